@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough, Duplex } from 'node:stream';
+import { RpcPeer, RpcFailure } from '../../src/protocol/peer';
+import { ErrorCodes } from '../../src/protocol/api';
+
+/** Two in-process Duplex ends joined back to back, like a socketpair. */
+function pair(): [Duplex, Duplex] {
+  const a2b = new PassThrough();
+  const b2a = new PassThrough();
+  const a = Duplex.from({ readable: b2a, writable: a2b });
+  const b = Duplex.from({ readable: a2b, writable: b2a });
+  return [a, b];
+}
+
+function rawClient(stream: Duplex): { send(s: string): void; next(): Promise<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const waiters: Array<(s: string) => void> = [];
+  let buf = '';
+  stream.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(l); else lines.push(l);
+    }
+  });
+  return {
+    send: (s) => stream.write(s),
+    next: () => new Promise((res) => {
+      const l = lines.shift();
+      if (l !== undefined) res(JSON.parse(l)); else waiters.push((x) => res(JSON.parse(x)));
+    }),
+  };
+}
+
+test('a typed call round-trips and the result is validated', async () => {
+  const [a, b] = pair();
+  new RpcPeer(b, {
+    onRequest: async (method, params) => {
+      assert.equal(method, 'agent.hello');
+      assert.deepEqual(params, { protocolVersion: 1, client: 't' });
+      return { protocolVersion: 1, agentVersion: '0.1.0', hostname: 'h', backend: 'dry-run' };
+    },
+  });
+  const client = new RpcPeer(a);
+  const r = await client.call('agent.hello', { protocolVersion: 1, client: 't' });
+  assert.equal(r.hostname, 'h');
+});
+
+test('a result that does not match the schema is rejected on the client', async () => {
+  const [a, b] = pair();
+  new RpcPeer(b, { onRequest: async () => ({ protocolVersion: 'one' }) });
+  const client = new RpcPeer(a);
+  await assert.rejects(client.call('agent.hello', { protocolVersion: 1, client: 't' }), /protocolVersion: expected finite number/);
+});
+
+test('malformed lines get JSON-RPC errors and the server keeps serving', async () => {
+  const [a, b] = pair();
+  const errors: Error[] = [];
+  new RpcPeer(b, { onRequest: async () => [], onProtocolError: (e) => errors.push(e) });
+  const c = rawClient(a);
+  c.send('{not json\n');
+  assert.equal((await c.next() as { error: { code: number } }).error.code, ErrorCodes.ParseError);
+  c.send('[1,2]\n');
+  assert.equal((await c.next() as { error: { code: number } }).error.code, ErrorCodes.InvalidRequest);
+  c.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'nope' }) + '\n');
+  assert.equal((await c.next() as { error: { code: number } }).error.code, ErrorCodes.MethodNotFound);
+  c.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'samples.history', params: { domain: 'a;rm -rf /', from: 0, to: 1 } }) + '\n');
+  const bad = await c.next() as { id: number; error: { code: number; message: string } };
+  assert.equal(bad.id, 2);
+  assert.equal(bad.error.code, ErrorCodes.InvalidParams);
+  assert.match(bad.error.message, /params\.domain/);
+  c.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'domains.list', params: {} }) + '\n');
+  assert.deepEqual(await c.next(), { jsonrpc: '2.0', id: 3, result: [] });
+  assert.ok(errors.length >= 2);
+});
+
+test('an oversized line is refused without buffering it, and the next line still works', async () => {
+  const [a, b] = pair();
+  new RpcPeer(b, { onRequest: async () => [], maxMessageBytes: 1000 });
+  const c = rawClient(a);
+  c.send('x'.repeat(600));
+  c.send('y'.repeat(600) + '\n');
+  assert.equal((await c.next() as { error: { code: number } }).error.code, ErrorCodes.TooLarge);
+  c.send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'domains.list', params: {} }) + '\n');
+  assert.deepEqual(await c.next(), { jsonrpc: '2.0', id: 9, result: [] });
+});
+
+test('handler failures become error replies with their code', async () => {
+  const [a, b] = pair();
+  new RpcPeer(b, { onRequest: async () => { throw new RpcFailure(ErrorCodes.NotFound, 'no model for web1'); } });
+  const client = new RpcPeer(a);
+  await assert.rejects(client.call('model.get', { domain: 'web1' }), (e: unknown) => e instanceof RpcFailure && e.code === ErrorCodes.NotFound && /web1/.test(e.message));
+});
+
+test('pending calls fail when the connection closes', async () => {
+  const [a, b] = pair();
+  new RpcPeer(b, { onRequest: () => new Promise(() => {}) });
+  const client = new RpcPeer(a);
+  const p = client.call('domains.list', {});
+  a.destroy();
+  await assert.rejects(p, /connection closed/);
+});
+
+test('notifications are validated before delivery', async () => {
+  const [a, b] = pair();
+  const got: unknown[] = [];
+  const errors: Error[] = [];
+  new RpcPeer(a, { onNotification: (n, p) => got.push([n, p]), onProtocolError: (e) => errors.push(e) });
+  const server = new RpcPeer(b);
+  server.notify('train.progress', { jobId: 'j', restart: 0, restarts: 1, iteration: 3, logLikelihood: -10 });
+  b.write(JSON.stringify({ jsonrpc: '2.0', method: 'train.progress', params: { jobId: 'j', iteration: 'x' } }) + '\n');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(got.length, 1);
+  assert.equal(errors.length, 1);
+});
