@@ -1,0 +1,275 @@
+// The agent's JSON-RPC server on a Unix socket: one RpcPeer per connection,
+// handlers for every method of protocol/api.ts, and the notification fan-out
+// to subscribers. Access control is the socket's mode and group (see
+// socket.ts). Bounded: connections, subscriptions per connection, and bytes
+// queued per connection (a client that does not read is dropped).
+
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  Decision, DomainSummary, ErrorCodes, MethodName, Params, PROTOCOL_VERSION, ProtectionStatus, Result, Risk, Sample,
+} from '../protocol/api';
+import { RpcFailure, RpcPeer } from '../protocol/peer';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import type { AgentInfo, DomainDirectory, HistoryStore, ProtectionService, TrainingService } from './services';
+import { lookupGroup, prepareSocketPath, removeSocket, securePermissions } from './socket';
+
+export type DomainEventName = 'appeared' | 'vanished' | 'started' | 'stopped' | 'crashed' | 'watchdog' | 'io-error' | 'reconnected' | 'disconnected';
+
+export interface AgentServerOptions {
+  socketPath: string;
+  /** Group given access to the socket when it exists; null: leave the process's group. Default 'hefery'. */
+  group?: string | null;
+  /** Default 0o660. */
+  mode?: number;
+  maxConnections?: number;
+  maxSubscriptionsPerConnection?: number;
+  /** A connection with more unsent bytes than this is dropped. Default 8 MiB. */
+  maxQueuedBytes?: number;
+  info: () => AgentInfo;
+  domains: DomainDirectory;
+  store: HistoryStore;
+  /** Seam: the training module. Absent -> model.* answer NotFound. */
+  training?: TrainingService;
+  /** Seam: the policy/protection module. Absent -> interval.* answer NotFound. */
+  protection?: ProtectionService;
+  log?: Logger;
+  /** /etc/group-format file for the group lookup (tests). */
+  groupFile?: string;
+}
+
+interface Subscription {
+  id: string;
+  /** null: every domain. */
+  domains: Set<string> | null;
+}
+
+interface Connection {
+  id: number;
+  peer: RpcPeer;
+  socket: Socket;
+  subs: Map<string, Subscription>;
+  client: string | null;
+}
+
+const DEFAULT_HISTORY_LIMIT = 10_000;
+
+export class AgentServer {
+  private server: Server | null = null;
+  private readonly conns = new Map<number, Connection>();
+  private nextConn = 1;
+  private nextSub = 1;
+  private readonly log: Logger;
+  private gid: number | null = null;
+  private listening = false;
+
+  constructor(private readonly opts: AgentServerOptions) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  get socketPath(): string {
+    return this.opts.socketPath;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.subs.size;
+    return n;
+  }
+
+  /** Creates the socket (directory, stale socket, mode, group) and starts accepting. */
+  async listen(): Promise<void> {
+    if (this.server) throw new Error('server already started');
+    const path = this.opts.socketPath;
+    const group = this.opts.group === undefined ? 'hefery' : this.opts.group;
+    this.gid = group === null ? null : lookupGroup(group, this.opts.groupFile);
+    if (group !== null && this.gid === null) this.log.warn(`group ${group} does not exist; the socket keeps the agent's own group (only the agent's user and group can connect)`);
+    await prepareSocketPath(path, this.gid);
+    const server = createServer((s) => this.accept(s));
+    this.server = server;
+    const mode = this.opts.mode ?? 0o660;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(new Error(`cannot listen at ${path}: ${e.message}`));
+      server.once('error', onError);
+      // The socket is created by listen(): a restrictive umask closes the window before chmod.
+      const oldMask = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      } finally {
+        process.umask(oldMask);
+      }
+    });
+    server.on('error', (e) => this.log.error(`socket server error: ${e.message}`));
+    securePermissions(path, mode, this.gid);
+    this.listening = true;
+    this.log.info(`listening at ${path} (mode ${mode.toString(8)}${this.gid !== null ? `, group ${group}` : ''})`);
+  }
+
+  /** Stops accepting, closes every connection, removes the socket file. */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    for (const c of this.conns.values()) {
+      c.peer.close();
+      c.socket.destroy();
+    }
+    this.conns.clear();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.listening) removeSocket(this.opts.socketPath);
+    this.listening = false;
+  }
+
+  // ---- fan-out ------------------------------------------------------------------------
+
+  publishSample(sample: Sample, risk: Risk | null, protection: ProtectionStatus | null): void {
+    this.fanOut(sample.domain, (c, sub) => c.peer.notify('samples.event', { subscription: sub.id, sample, risk, protection }));
+  }
+
+  publishDomainEvent(domain: string, event: DomainEventName, ts: number): void {
+    this.fanOut(domain, (c, sub) => c.peer.notify('domains.event', { subscription: sub.id, domain, event, ts: Math.max(0, Math.round(ts)) }));
+  }
+
+  publishDecision(decision: Decision): void {
+    this.fanOut(decision.domain, (c, sub) => c.peer.notify('decision.event', { subscription: sub.id, decision }));
+  }
+
+  private fanOut(domain: string, send: (c: Connection, sub: Subscription) => void): void {
+    for (const c of [...this.conns.values()]) {
+      for (const sub of c.subs.values()) {
+        if (sub.domains && !sub.domains.has(domain)) continue;
+        if (c.peer.isClosed) break;
+        send(c, sub);
+      }
+    }
+  }
+
+  // ---- connections --------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    const max = this.opts.maxConnections ?? 32;
+    if (this.conns.size >= max) {
+      this.log.warn(`refusing a connection: ${max} clients already connected`);
+      socket.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ErrorCodes.Busy, message: `too many connections (limit ${max}); try again later` } }) + '\n');
+      socket.on('error', () => undefined);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    const id = this.nextConn++;
+    const log = this.log.child(`client ${id}`);
+    const conn: Connection = {
+      id,
+      socket,
+      subs: new Map(),
+      client: null,
+      peer: new RpcPeer(socket, {
+        maxQueuedBytes: this.opts.maxQueuedBytes ?? 8 << 20,
+        onRequest: (method, params) => this.handle(conn, method, params),
+        onProtocolError: (e) => log.warn(`protocol error: ${e.message}`),
+      }),
+    };
+    this.conns.set(id, conn);
+    log.debug('connected');
+    conn.peer.onClose((err) => {
+      this.conns.delete(id);
+      log.debug(`disconnected${err ? `: ${err.message}` : ''}`);
+    });
+  }
+
+  // ---- methods ------------------------------------------------------------------------
+
+  private async handle(conn: Connection, method: MethodName, params: unknown): Promise<unknown> {
+    switch (method) {
+      case 'agent.hello':
+        return this.hello(conn, params as Params<'agent.hello'>);
+      case 'domains.list':
+        return this.opts.domains.list() satisfies DomainSummary[];
+      case 'samples.history':
+        return this.history(params as Params<'samples.history'>);
+      case 'samples.subscribe':
+        return this.subscribe(conn, params as Params<'samples.subscribe'>);
+      case 'samples.unsubscribe': {
+        const p = params as Params<'samples.unsubscribe'>;
+        return { ok: conn.subs.delete(p.subscription) } satisfies Result<'samples.unsubscribe'>;
+      }
+      case 'decisions.list': {
+        const p = params as Params<'decisions.list'>;
+        checkRange(p.from, p.to);
+        return this.opts.store.decisions(p.domain, p.from, p.to, p.limit ?? DEFAULT_HISTORY_LIMIT) satisfies Result<'decisions.list'>;
+      }
+      case 'incidents.mark': {
+        const p = params as Params<'incidents.mark'>;
+        checkRange(p.from, p.to);
+        const id = this.opts.store.markIncident({ ...p, source: 'user' });
+        return { id } satisfies Result<'incidents.mark'>;
+      }
+      case 'model.train': {
+        const svc = this.training();
+        const peer = conn.peer;
+        return svc.train(params as Params<'model.train'>, {
+          progress: (p) => void peer.notify('train.progress', p),
+          done: (d) => void peer.notify('train.done', d),
+        }) satisfies Promise<Result<'model.train'>>;
+      }
+      case 'model.cancel':
+        return { ok: await this.training().cancel((params as Params<'model.cancel'>).jobId) } satisfies Result<'model.cancel'>;
+      case 'model.get':
+        return this.training().getModel((params as Params<'model.get'>).domain) satisfies Promise<Result<'model.get'>>;
+      case 'interval.pin':
+        return this.protection().pin(params as Params<'interval.pin'>) satisfies Promise<Result<'interval.pin'>>;
+      case 'interval.resume':
+        return this.protection().resume(params as Params<'interval.resume'>) satisfies Promise<Result<'interval.resume'>>;
+      default: {
+        const never: never = method;
+        throw new RpcFailure(ErrorCodes.MethodNotFound, `no handler for ${String(never)}`);
+      }
+    }
+  }
+
+  private hello(conn: Connection, p: Params<'agent.hello'>): Result<'agent.hello'> {
+    if (p.protocolVersion !== PROTOCOL_VERSION) {
+      throw new RpcFailure(
+        ErrorCodes.IncompatibleProtocol,
+        `incompatible protocol: client "${p.client}" speaks version ${p.protocolVersion}, this agent speaks version ${PROTOCOL_VERSION}; update the ${p.protocolVersion < PROTOCOL_VERSION ? 'client (extension)' : 'agent'}`,
+        { agentProtocolVersion: PROTOCOL_VERSION },
+      );
+    }
+    conn.client = p.client;
+    const info = this.opts.info();
+    return { protocolVersion: PROTOCOL_VERSION, agentVersion: info.agentVersion, hostname: info.hostname, backend: info.backend };
+  }
+
+  private history(p: Params<'samples.history'>): Result<'samples.history'> {
+    checkRange(p.from, p.to);
+    return this.opts.store.history(p.domain, p.from, p.to, p.limit ?? DEFAULT_HISTORY_LIMIT);
+  }
+
+  private subscribe(conn: Connection, p: Params<'samples.subscribe'>): Result<'samples.subscribe'> {
+    const max = this.opts.maxSubscriptionsPerConnection ?? 16;
+    if (conn.subs.size >= max) throw new RpcFailure(ErrorCodes.Busy, `too many subscriptions on this connection (limit ${max}); unsubscribe first`);
+    const id = `sub-${this.nextSub++}`;
+    conn.subs.set(id, { id, domains: p.domains ? new Set(p.domains) : null });
+    return { subscription: id };
+  }
+
+  private training(): TrainingService {
+    if (!this.opts.training) throw new RpcFailure(ErrorCodes.NotFound, 'model training is not available: this agent runs without a training service');
+    return this.opts.training;
+  }
+
+  private protection(): ProtectionService {
+    if (!this.opts.protection) throw new RpcFailure(ErrorCodes.NotFound, 'interval control is not available: this agent runs without a protection service (no policy/backend configured)');
+    return this.opts.protection;
+  }
+}
+
+function checkRange(from: number, to: number): void {
+  if (to < from) throw new RpcFailure(ErrorCodes.InvalidParams, `params.to (${to}) is before params.from (${from})`);
+}
