@@ -53,11 +53,19 @@ if (panelEntries.length) {
   });
 }
 
+// A part whose entry point is not there yet is skipped with a note, not an error.
+const present = builds.filter((b) => {
+  const entries = b.entryPoints;
+  const ok = entries.every((e) => existsSync(e));
+  if (!ok) console.warn(`esbuild: skipping ${entries.join(', ')} (not present)`);
+  return ok;
+});
+
 if (watch) {
-  for (const b of builds) {
+  for (const b of present) {
     const ctx = await esbuild.context(b);
     await ctx.watch();
   }
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  await Promise.all(present.map((b) => esbuild.build(b)));
 }
