@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 need() { command -v "$1" >/dev/null || { echo "build-guest: '$1' is missing (run scripts/setup-system.sh)" >&2; exit 1; }; }
 need cpio; need gzip; need dpkg-deb; need qemu-img; need apt-cache
 BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -qx httpd || { echo "build-guest: busybox-static is missing" >&2; exit 1; }
+[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -x httpd >/dev/null || { echo "build-guest: busybox-static is missing" >&2; exit 1; }
 file_is_static() { ! LC_ALL=C ldd "$1" >/dev/null 2>&1; }
 file_is_static "$BUSYBOX" || { echo "build-guest: $BUSYBOX is not static (install busybox-static)" >&2; exit 1; }
 
