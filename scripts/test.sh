@@ -7,12 +7,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p .artifacts
+: > .artifacts/test-output.txt
 status=0
-run() { echo "== $*"; "$@" || status=1; }
-run node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=junit --test-reporter-destination=.artifacts/unit.xml \
+run() {
+  echo "== $*"
+  "$@" 2>&1 | tee -a .artifacts/test-output.txt || status=1
+}
+run node --import tsx --test --test-reporter=spec \
   $(find host-agent/test extension/test webview/test -name '*.test.ts' 2>/dev/null | sort)
 if compgen -G "test/integration/*.test.ts" >/dev/null; then
   run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/integration/*.test.ts | sort)
 fi
+if compgen -G "test/e2e/*.e2e.ts" >/dev/null; then
+  run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/e2e/*.e2e.ts | sort)
+fi
+passed=$(awk '/^ℹ pass /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
+failed=$(awk '/^ℹ fail /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
+skipped=$(awk '/^ℹ skipped /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
+[ "$failed" -eq 0 ] || status=1
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit $status
