@@ -278,26 +278,29 @@ Connection::Connection(const Napi::CallbackInfo& info)
   state_->conn = info[0].As<Napi::External<virConnect>>().Data();
 }
 
+// What close() or the destructor takes out of the shared state, under its lock;
+// afterwards the object counts as closed.
+struct Detached {
+  virConnectPtr conn;
+  EventSink* sink;
+  int ids[3];
+  bool closeCb;
+};
+
+static Detached Detach(ConnState& st) {
+  std::lock_guard<std::mutex> lock(st.mu);
+  Detached d{st.conn, st.sink, {st.lifecycleId, st.watchdogId, st.ioErrorId}, st.closeCbRegistered};
+  st.conn = nullptr;
+  st.sink = nullptr;
+  return d;
+}
+
 Connection::~Connection() {
   // Garbage-collected without close(): tear down on a short-lived thread, the
   // JS thread must not block on libvirtd.
-  virConnectPtr conn = nullptr;
-  EventSink* sink = nullptr;
-  int ids[3];
-  bool closeCb;
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    conn = state_->conn;
-    sink = state_->sink;
-    ids[0] = state_->lifecycleId;
-    ids[1] = state_->watchdogId;
-    ids[2] = state_->ioErrorId;
-    closeCb = state_->closeCbRegistered;
-    state_->conn = nullptr;
-    state_->sink = nullptr;
-  }
-  if (conn == nullptr && sink == nullptr) return;
-  std::thread([conn, sink, ids, closeCb]() mutable { TearDown(conn, sink, ids, closeCb); }).detach();
+  Detached d = Detach(*state_);
+  if (d.conn == nullptr && d.sink == nullptr) return;
+  std::thread([d]() mutable { TearDown(d.conn, d.sink, d.ids, d.closeCb); }).detach();
 }
 
 virConnectPtr Connection::Acquire(Napi::Env env) {
@@ -316,22 +319,8 @@ static Napi::Value Queue(Napi::Env env, Args&&... args) {
 }
 
 Napi::Value Connection::Close(const Napi::CallbackInfo& info) {
-  virConnectPtr conn;
-  EventSink* sink;
-  int ids[3];
-  bool closeCb;
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    conn = state_->conn;
-    sink = state_->sink;
-    ids[0] = state_->lifecycleId;
-    ids[1] = state_->watchdogId;
-    ids[2] = state_->ioErrorId;
-    closeCb = state_->closeCbRegistered;
-    state_->conn = nullptr;
-    state_->sink = nullptr;
-  }
-  return Queue<CloseWorker>(info.Env(), conn, sink, ids, closeCb);  // closing twice is a no-op
+  Detached d = Detach(*state_);
+  return Queue<CloseWorker>(info.Env(), d.conn, d.sink, d.ids, d.closeCb);  // closing twice is a no-op
 }
 
 Napi::Value Connection::IsAlive(const Napi::CallbackInfo& info) {
