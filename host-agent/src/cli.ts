@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the agent daemon', load: () => import('./cli/serve') },
   domains: { summary: 'list the domains the running agent sees', load: async () => (await import('./cli/query')).domains },
   history: { summary: "print a domain's recent samples from the running agent", load: async () => (await import('./cli/query')).history },
+  evaluate: { summary: 'score detectors (hmm, baselines) on labelled traces or NAB data', load: () => import('./cli/evaluate') },
 };
 
 export function usage(): string {
