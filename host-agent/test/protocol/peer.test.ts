@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Duplex } from 'node:stream';
 import { RpcPeer, RpcFailure } from '../../src/protocol/peer';
 import { ErrorCodes } from '../../src/protocol/api';
+import { ndjsonReader } from '../helpers/ndjson';
 
 /** Two in-process Duplex ends joined back to back, like a socketpair. */
 function pair(): [Duplex, Duplex] {
@@ -14,26 +15,8 @@ function pair(): [Duplex, Duplex] {
 }
 
 function rawClient(stream: Duplex): { send(s: string): void; next(): Promise<Record<string, unknown>> } {
-  const lines: string[] = [];
-  const waiters: Array<(s: string) => void> = [];
-  let buf = '';
-  stream.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const w = waiters.shift();
-      if (w) w(l); else lines.push(l);
-    }
-  });
-  return {
-    send: (s) => stream.write(s),
-    next: () => new Promise((res) => {
-      const l = lines.shift();
-      if (l !== undefined) res(JSON.parse(l)); else waiters.push((x) => res(JSON.parse(x)));
-    }),
-  };
+  const reader = ndjsonReader(stream);
+  return { send: (s) => void stream.write(s), next: reader.next };
 }
 
 test('a typed call round-trips and the result is validated', async () => {

@@ -13,6 +13,7 @@ import type { TrainingService } from '../../src/rpc/services';
 import { Store } from '../../src/store';
 import { ErrorCodes, PROTOCOL_VERSION, type DomainSummary, type NotificationName, type Sample } from '../../src/protocol/api';
 import { RpcFailure, RpcPeer } from '../../src/protocol/peer';
+import { ndjsonReader } from '../helpers/ndjson';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,29 +75,12 @@ async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<vo
 function raw(sock: string): Promise<{ s: Socket; send: (line: string) => void; next: () => Promise<Record<string, unknown>> }> {
   return new Promise((resolve, reject) => {
     const s = connect(sock);
-    const lines: string[] = [];
-    const waiters: Array<(l: string) => void> = [];
-    let buf = '';
-    s.on('data', (c) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const w = waiters.shift();
-        if (w) w(l);
-        else lines.push(l);
-      }
-    });
+    const reader = ndjsonReader(s);
     s.once('error', reject);
     s.once('connect', () => resolve({
       s,
       send: (line) => void s.write(line + '\n'),
-      next: () => new Promise((res) => {
-        const l = lines.shift();
-        if (l !== undefined) res(JSON.parse(l));
-        else waiters.push((x) => res(JSON.parse(x)));
-      }),
+      next: reader.next,
     }));
   });
 }
