@@ -237,7 +237,7 @@ function maxRelativeChange(p: Hmm, q: Hmm): number {
  * steps after the last observation.
  */
 export class ForwardFilter {
-  private belief: Float64Array;
+  private readonly belief: Float64Array;
   private started = false;
   private readonly tmp: Float64Array;
 
@@ -247,37 +247,33 @@ export class ForwardFilter {
     this.tmp = new Float64Array(h.n);
   }
 
-  /** P(q_t | o_1..o_t) after the last step. */
+  /** P(q_t | o_1..o_t) after the last step (a copy). */
   get state(): Float64Array {
-    return this.belief;
+    return this.belief.slice();
   }
 
   reset(): void {
-    this.belief = this.h.pi.slice();
+    this.belief.set(this.h.pi);
     this.started = false;
   }
 
-  /** Folds in one observation; returns its log predictive probability. */
+  /** Folds in one observation; returns its log predictive probability. Allocation-free. */
   step(symbol: number): number {
     const { n, m, a, b } = this.h;
     if (!Number.isInteger(symbol) || symbol < 0 || symbol >= m) throw new Error(`symbol ${symbol} outside 0..${m - 1}`);
-    const prior = this.started ? this.propagate(this.belief) : this.belief;
+    const prior = this.tmp;
+    if (this.started) this.propagateInto(this.belief, prior);
+    else prior.set(this.belief);
     let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const p = prior[j] * b[j * m + symbol];
-      this.tmp[j] = p;
-      sum += p;
-    }
+    for (let j = 0; j < n; j++) sum += prior[j] * b[j * m + symbol];
+    this.started = true;
     if (!(sum > 0)) {
       // Impossible under the model: keep the prior rather than invent certainty.
-      this.belief = prior.slice();
-      this.started = true;
+      this.belief.set(prior);
       return -Infinity;
     }
-    const next = new Float64Array(n);
-    for (let j = 0; j < n; j++) next[j] = this.tmp[j] / sum;
-    this.belief = next;
-    this.started = true;
+    const inv = 1 / sum;
+    for (let j = 0; j < n; j++) this.belief[j] = prior[j] * b[j * m + symbol] * inv;
     return Math.log(sum);
   }
 
@@ -291,13 +287,19 @@ export class ForwardFilter {
   }
 
   private propagate(d: Float64Array): Float64Array {
+    const out = new Float64Array(this.h.n);
+    this.propagateInto(d, out);
+    return out;
+  }
+
+  private propagateInto(d: Float64Array, out: Float64Array): void {
     const { n, a } = this.h;
-    const out = new Float64Array(n);
+    out.fill(0);
     for (let i = 0; i < n; i++) {
       const di = d[i];
       if (di === 0) continue;
-      for (let j = 0; j < n; j++) out[j] += di * a[i * n + j];
+      const base = i * n;
+      for (let j = 0; j < n; j++) out[j] += di * a[base + j];
     }
-    return out;
   }
 }
