@@ -1,0 +1,55 @@
+// Checkpoint frequency panel: the interval over time, from the audit log of
+// decisions (decisions.list) and then each decision.event; the current
+// status (mode, pinned until) from the samples stream.
+
+import type { AgentApi, Disposable } from '../../core/contract';
+import type { Decision, ProtectionStatus } from '../../../../host-agent/src/protocol/api';
+import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
+import { protectionOf } from './protection';
+
+export const FREQUENCY_BACKFILL_MS = 24 * 3_600_000;
+const DECISIONS_LIMIT = 5_000;
+
+export class FrequencyPanel extends AgentPanel {
+  private lastTs = 0;
+  private lastStatus = '';
+
+  constructor(deps: ControllerDeps) {
+    super('frequency', deps);
+  }
+
+  protected async attach(api: AgentApi): Promise<Disposable[]> {
+    const decisions = api.on('decision.event', (ev) => {
+      if (ev.decision.domain === this.ref.domain) this.send([ev.decision], false);
+    });
+    // Status changes (a pin expiring, fail-safe) ride on the samples stream.
+    const samples = api.on('samples.event', (ev) => {
+      if (ev.sample.domain === this.ref.domain) this.sendProtection(ev.protection, false);
+    });
+    return [decisions, samples, await subscribeSamples(api, this.ref.domain, this.deps.log)];
+  }
+
+  protected async load(api: AgentApi, mode: LoadMode): Promise<void> {
+    const now = this.deps.now();
+    const from = mode === 'full' || this.lastTs === 0 ? now - FREQUENCY_BACKFILL_MS : this.lastTs;
+    const [decisions, status] = await Promise.all([
+      api.call('decisions.list', { domain: this.ref.domain, from, to: now, limit: DECISIONS_LIMIT }),
+      protectionOf(api, this.ref.domain),
+    ]);
+    this.send(decisions, mode === 'full');
+    this.sendProtection(status, true);
+  }
+
+  private send(decisions: Decision[], reset: boolean): void {
+    for (const d of decisions) if (d.ts > this.lastTs) this.lastTs = d.ts;
+    if (decisions.length || reset) this.deps.post({ type: 'decisions', decisions, reset });
+  }
+
+  /** Sent when it changed (samples arrive every second; the status rarely changes). */
+  private sendProtection(status: ProtectionStatus | null, force: boolean): void {
+    const key = JSON.stringify(status);
+    if (!force && key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.deps.post({ type: 'protection', status, thresholds: [] });
+  }
+}

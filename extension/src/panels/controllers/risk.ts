@@ -1,0 +1,61 @@
+// Live risk panel: the domain's risk and raw metrics over time. Backfilled
+// from samples.history, then fed by samples.event; after a reconnect it asks
+// for the history since its last point, so nothing is lost (the webview
+// drops duplicates by timestamp).
+
+import type { AgentApi, Disposable } from '../../core/contract';
+import type { ProtectionStatus } from '../../../../host-agent/src/protocol/api';
+import type { SamplePoint } from '../../../../webview/src/shared/messages';
+import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
+import { protectionOf } from './protection';
+
+/** How much history a freshly opened panel shows. */
+export const RISK_BACKFILL_MS = 30 * 60_000;
+const HISTORY_LIMIT = 20_000;
+
+export class RiskPanel extends AgentPanel {
+  /** Timestamp of the newest point sent, for the catch-up after a reconnect. */
+  private lastTs = 0;
+
+  constructor(deps: ControllerDeps) {
+    super('risk', deps);
+  }
+
+  protected async attach(api: AgentApi): Promise<Disposable[]> {
+    const events = api.on('samples.event', (ev) => {
+      if (ev.sample.domain !== this.ref.domain) return;
+      this.send([{ sample: ev.sample, risk: ev.risk ? ev.risk.next : null }], false);
+      if (ev.protection) this.sendProtection(ev.protection);
+    });
+    return [events, await subscribeSamples(api, this.ref.domain, this.deps.log)];
+  }
+
+  protected async load(api: AgentApi, mode: LoadMode): Promise<void> {
+    const now = this.deps.now();
+    const from = mode === 'full' || this.lastTs === 0 ? now - RISK_BACKFILL_MS : this.lastTs + 1;
+    const [rows, status] = await Promise.all([
+      api.call('samples.history', { domain: this.ref.domain, from, to: now, limit: HISTORY_LIMIT }),
+      protectionOf(api, this.ref.domain),
+    ]);
+    this.send(rows, mode === 'full');
+    this.sendProtection(status);
+  }
+
+  private send(points: SamplePoint[], reset: boolean): void {
+    for (const p of points) if (p.sample.ts > this.lastTs) this.lastTs = p.sample.ts;
+    if (points.length || reset) this.deps.post({ type: 'samples', points, reset });
+  }
+
+  private sendProtection(status: ProtectionStatus | null): void {
+    this.deps.post({ type: 'protection', status, thresholds: thresholdsOf(status) });
+  }
+}
+
+/**
+ * Risk levels at which the policy changes the interval. The protocol has no
+ * field for them yet, so none are drawn; when the agent tells them this is
+ * the one place to read them.
+ */
+export function thresholdsOf(_status: ProtectionStatus | null): number[] {
+  return [];
+}
