@@ -56,7 +56,7 @@ export class ConfigError extends Error {
 }
 
 /** A number >= min (and <= max), reported as one readable constraint whatever is wrong. */
-function number(opts: { min: number; max?: number; int?: boolean }): Schema<number> {
+export function number(opts: { min: number; max?: number; int?: boolean }): Schema<number> {
   const what = `${opts.int ? 'integer' : 'number'} >= ${opts.min}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
   return {
     name: what,
