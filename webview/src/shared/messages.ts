@@ -119,12 +119,8 @@ export const PanelState = obj({
   /** Panel-specific view choices (training range, chart window...); validated by the panel. */
   view: opt(obj({
     range: opt(RangeChoice),
-    customFrom: opt(nullable(ts())),
-    customTo: opt(nullable(ts())),
     restarts: opt(num({ min: 1, max: 100, int: true })),
     maxIterations: opt(num({ min: 1, max: 10_000, int: true })),
-    windowMinutes: opt(num({ min: 1, max: 10_080, int: true })),
-    showRaw: opt(bool()),
   })),
 });
 export type PanelState = Infer<typeof PanelState>;

@@ -1,0 +1,175 @@
+// A uPlot line chart themed from VS Code, sized to its container, redrawn
+// at most a few times a second, and described for screen readers: the
+// figure is role="img" with a label and a text summary that follows the
+// data. `data-points` on the figure counts the values drawn (the e2e tests
+// read it).
+
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { drawnValues, type Columns } from '../lib/points';
+import { throttle } from '../lib/throttle';
+import { h } from '../ui';
+import { onThemeChange, readTheme, type ChartTheme } from './theme';
+
+export interface SeriesSpec {
+  label: string;
+  /** Index into the theme's palette. */
+  color: number;
+  scale: string;
+  format: (v: number) => string;
+  /** Step after each point (interval in force until the next). */
+  stepped?: boolean;
+  /** Markers only, no line (events such as pins). */
+  markersOnly?: boolean;
+  dash?: number[];
+}
+
+export interface AxisSpec {
+  scale: string;
+  label: string;
+  side: 'left' | 'right';
+  format: (v: number) => string;
+  range?: [number, number];
+  log?: boolean;
+}
+
+export interface HLine {
+  value: number;
+  scale: string;
+  label: string;
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  height: number;
+  /** x holds epoch seconds (time axis) or plain numbers (iterations). */
+  time: boolean;
+  xLabel: string;
+  series: SeriesSpec[];
+  axes: AxisSpec[];
+  /** Text for screen readers (and the caption) for the current data. */
+  summarize(cols: Columns): string;
+  hLines?(): HLine[];
+  /** Redraws at most this often (ms). */
+  throttleMs?: number;
+}
+
+export class TimeChart {
+  readonly el: HTMLElement;
+  private readonly canvasHost: HTMLElement;
+  private readonly caption: HTMLElement;
+  private plot: uPlot | undefined;
+  private data: Columns = [[]];
+  private readonly redraw: ReturnType<typeof throttle>;
+  private width = 0;
+
+  constructor(private readonly spec: ChartSpec) {
+    this.canvasHost = h('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
+    this.caption = h('figcaption', { class: 'chart-summary', id: `${spec.id}-summary` });
+    this.el = h('figure', { class: 'chart', id: spec.id, role: 'img', 'aria-label': spec.title, 'aria-describedby': `${spec.id}-summary`, 'data-points': '0' },
+      this.canvasHost, this.caption);
+    this.redraw = throttle(() => this.render(), spec.throttleMs ?? 250);
+    new ResizeObserver(() => {
+      const w = Math.floor(this.canvasHost.clientWidth);
+      if (w > 0 && w !== this.width) {
+        this.width = w;
+        if (this.plot) this.plot.setSize({ width: w, height: spec.height });
+        else this.redraw.schedule();
+      }
+    }).observe(this.canvasHost);
+    onThemeChange(() => this.rebuild());
+  }
+
+  setData(cols: Columns): void {
+    this.data = cols;
+    this.redraw.schedule();
+  }
+
+  /** Redraws without new data (e.g. the threshold lines changed). */
+  refresh(): void {
+    this.redraw.schedule();
+  }
+
+  private rebuild(): void {
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.redraw.schedule();
+  }
+
+  private render(): void {
+    const points = drawnValues(this.data);
+    this.el.setAttribute('data-points', String(points));
+    const summary = this.spec.summarize(this.data);
+    this.caption.textContent = summary;
+    if (this.width === 0) return;
+    if (!this.plot) this.plot = new uPlot(this.options(readTheme()), this.data as uPlot.AlignedData, this.canvasHost);
+    else this.plot.setData(this.data as uPlot.AlignedData);
+  }
+
+  private options(t: ChartTheme): uPlot.Options {
+    const s = this.spec;
+    const axisBase = { stroke: t.muted, font: t.font, labelFont: t.font, grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 } };
+    const scales: uPlot.Scales = { x: { time: s.time } };
+    for (const a of s.axes) scales[a.scale] = { ...(a.range ? { range: a.range } : {}), ...(a.log ? { distr: 3 } : {}) };
+    return {
+      width: this.width,
+      height: s.height,
+      scales,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: false, y: false } },
+      series: [
+        { label: s.xLabel, value: s.time ? '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' : (_u, v) => (v === null ? '' : String(v)) },
+        ...s.series.map((x): uPlot.Series => ({
+          label: x.label,
+          scale: x.scale,
+          stroke: t.palette[x.color % t.palette.length],
+          width: 2,
+          dash: x.dash,
+          spanGaps: false,
+          value: (_u, v) => (v === null || v === undefined ? '—' : x.format(v)),
+          ...(x.stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
+          ...(x.markersOnly
+            ? { paths: () => null, points: { show: true, size: 10, width: 2, stroke: t.palette[x.color % t.palette.length], fill: t.background } }
+            : { points: { show: false } }),
+        })),
+      ],
+      axes: [
+        { ...axisBase, label: s.xLabel, labelSize: 20 },
+        ...s.axes.map((a): uPlot.Axis => ({
+          ...axisBase,
+          scale: a.scale,
+          label: a.label,
+          labelSize: 20,
+          side: a.side === 'left' ? 3 : 1,
+          size: 70,
+          values: (_u, vals) => vals.map((v) => (v === null ? '' : a.format(v))),
+          ...(a.side === 'right' ? { grid: { show: false } } : {}),
+        })),
+      ],
+      hooks: { draw: [(u) => this.drawHLines(u, t)] },
+    };
+  }
+
+  private drawHLines(u: uPlot, t: ChartTheme): void {
+    const lines = this.spec.hLines?.() ?? [];
+    if (!lines.length) return;
+    const ctx = u.ctx;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.strokeStyle = t.red;
+    ctx.fillStyle = t.red;
+    ctx.lineWidth = dpr;
+    ctx.setLineDash([6 * dpr, 4 * dpr]);
+    ctx.font = t.font.replace(/^(\d+(?:\.\d+)?)px/, (_m, n: string) => `${Number(n) * dpr}px`);
+    for (const l of lines) {
+      const y = u.valToPos(l.value, l.scale, true);
+      ctx.beginPath();
+      ctx.moveTo(u.bbox.left, y);
+      ctx.lineTo(u.bbox.left + u.bbox.width, y);
+      ctx.stroke();
+      ctx.fillText(l.label, u.bbox.left + 4 * dpr, y - 4 * dpr);
+    }
+    ctx.restore();
+  }
+}
