@@ -277,6 +277,20 @@ export class ForwardFilter {
     return Math.log(sum);
   }
 
+  /** Sum of belief[i] * w[i] over the states (allocation-free): with w = riskAhead(h, risky, k), the k-step risk. */
+  expectation(w: ArrayLike<number>): number {
+    let s = 0;
+    for (let i = 0; i < this.h.n; i++) s += this.belief[i] * w[i];
+    return s;
+  }
+
+  /** The most probable state after the last step (lowest index on ties). */
+  mostLikely(): number {
+    let best = 0;
+    for (let i = 1; i < this.h.n; i++) if (this.belief[i] > this.belief[best]) best = i;
+    return best;
+  }
+
   /** Probability mass on risky states k >= 1 steps ahead. */
   risk(k = 1): number {
     let d = this.belief;
@@ -302,4 +316,24 @@ export class ForwardFilter {
       for (let j = 0; j < n; j++) out[j] += di * a[base + j];
     }
   }
+}
+
+/**
+ * w[i] = P(in a risky state k steps after being in state i) = (A^k r)[i],
+ * r the indicator of the risky states. The k-step risk of a belief d is d . w.
+ */
+export function riskAhead(h: Hmm, risky: readonly boolean[], k: number): Float64Array {
+  if (!Number.isInteger(k) || k < 0) throw new Error(`horizon must be an integer >= 0, got ${k}`);
+  const { n, a } = h;
+  let w = Float64Array.from(risky, (r) => (r ? 1 : 0));
+  for (let s = 0; s < k; s++) {
+    const next = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let j = 0; j < n; j++) v += a[i * n + j] * w[j];
+      next[i] = v;
+    }
+    w = next;
+  }
+  return w;
 }

@@ -3,49 +3,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { baumWelch, ForwardFilter, forward, makeHmm, posteriors, viterbi, type Hmm } from '../../src/hmm/core';
-
-/** Deterministic PRNG (mulberry32) so every run sees the same models. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomRow(r: () => number, k: number): number[] {
-  const row = Array.from({ length: k }, () => 0.05 + r());
-  const s = row.reduce((x, y) => x + y, 0);
-  return row.map((x) => x / s);
-}
-
-function randomModel(seed: number, n: number, m: number) {
-  const r = rng(seed);
-  return { pi: randomRow(r, n), a: Array.from({ length: n }, () => randomRow(r, n)), b: Array.from({ length: n }, () => randomRow(r, m)) };
-}
-
-function sample(h: Hmm, T: number, seed: number): number[] {
-  const r = rng(seed);
-  const pick = (p: ArrayLike<number>, off: number, k: number) => {
-    let u = r();
-    for (let i = 0; i < k; i++) { u -= p[off + i]; if (u <= 0) return i; }
-    return k - 1;
-  };
-  const out: number[] = [];
-  let q = pick(h.pi, 0, h.n);
-  for (let t = 0; t < T; t++) {
-    out.push(pick(h.b, q * h.m, h.m));
-    q = pick(h.a, q * h.n, h.n);
-  }
-  return out;
-}
+import { baumWelch, ForwardFilter, forward, makeHmm, posteriors, viterbi } from '../../src/hmm/core';
+import { randomModel, relClose, sample } from './helpers';
 
 const REFERENCE = join(__dirname, '..', 'reference', 'pomegranate_hmm.py');
-const relClose = (x: number, y: number, tol: number) => Math.abs(x - y) <= tol * Math.max(1, Math.abs(y));
 
 for (const seed of [1, 2, 3]) {
   test(`matches pomegranate (reference) on a random 9-state model, seed ${seed}: log-likelihood, posteriors, Viterbi`, () => {
