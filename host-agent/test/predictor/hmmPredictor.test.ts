@@ -128,7 +128,7 @@ function bruteAlgorithm1(m: HmmModel, window: Sample[], k: number): { last: numb
     if (i < 0) break;
     path[i]++;
   }
-  let d = Array.from({ length: n }, (_, j) => (j === last ? 1 : 0));
+  let d: number[] = Array.from({ length: n }, (_, j) => (j === last ? 1 : 0));
   for (let s = 0; s < k; s++) d = d.map((_, j) => d.reduce((acc, di, i) => acc + di * m.transition[i][j], 0));
   return { last, risk: d.reduce((acc, x, j) => acc + (m.states[j].health === 'normal' ? 0 : x), 0) };
 }
