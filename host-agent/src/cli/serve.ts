@@ -6,6 +6,7 @@ import { ConfigError, defaultConfig, loadConfig, type AgentConfig } from '../con
 import { Daemon, stopOnSignals, type DaemonDeps } from '../daemon';
 import { LibvirtStatsSource } from '../libvirt';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log';
+import { createProtection, shutdownBudgetMs } from '../policy';
 import { EXIT, parseCommandLine, UsageError } from './common';
 
 export const usage = `usage: hefery-agent serve [--config FILE] [--run-dir DIR] [--log-level debug|info|warn|error]
@@ -23,7 +24,8 @@ export function buildDeps(config: AgentConfig, log: Logger): DaemonDeps {
     log,
     openSource: (c) => LibvirtStatsSource.open(c.libvirt.uri, { mode: c.libvirt.statsMode, readOnly: c.libvirt.readOnly }),
     // SEAM (host-agent/src/predictor/): predictorFor: (domain) => RiskPredictor | null
-    // SEAM (host-agent/src/policy/ + backends/): protection: (ctx) => ProtectionService, from config.policy / config.backend
+    protection: (ctx) => createProtection(ctx, { libvirtUri: config.libvirt.uri, samplingIntervalMs: config.sampling.intervalMs }),
+    shutdownTimeoutMs: shutdownBudgetMs(config.backend),
     // SEAM (host-agent/src/training/): training: (ctx) => TrainingService
   };
 }
