@@ -40,6 +40,16 @@ const builds = [
     external: ['better-sqlite3', '*.node'],
     banner: { js: '#!/usr/bin/env node' },
   },
+  {
+    // the agent's training worker thread (host-agent/src/training/service.ts starts it from next to cli.js)
+    ...common,
+    entryPoints: ['host-agent/src/training/worker.ts'],
+    outfile: 'dist/agent/training-worker.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['better-sqlite3', '*.node'],
+  },
 ];
 if (panelEntries.length) {
   builds.push({

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log';
 import { bool, Infer, nullable, obj, oneOf, opt, Schema, SchemaError, str, unknownValue } from './protocol/schema';
+import { PredictionSchema, resolvePrediction, type PredictionConfig } from './predictor/config';
 
 export interface AgentConfig {
   libvirt: { uri: string; statsMode: 'auto' | 'bulk' | 'per-domain'; readOnly: boolean };
@@ -29,6 +30,8 @@ export interface AgentConfig {
   policy: unknown;
   /** Opaque: validated by the backends module. */
   backend: unknown;
+  /** Live risk prediction and model training (predictor/config.ts). */
+  prediction: PredictionConfig;
 }
 
 export const DEFAULTS = {
@@ -102,6 +105,7 @@ const FileSchema = obj({
   logLevel: opt(oneOf(LOG_LEVELS as unknown as readonly ['debug', 'info', 'warn', 'error'])),
   policy: opt(unknownValue()),
   backend: opt(unknownValue()),
+  prediction: opt(PredictionSchema),
 });
 type FileConfig = Infer<typeof FileSchema>;
 
@@ -156,6 +160,9 @@ export function parseConfig(value: unknown, ctx: ConfigContext): AgentConfig {
     logLevel: f.logLevel ?? 'info',
     policy: f.policy ?? null,
     backend: f.backend ?? null,
+    prediction: resolvePrediction(f.prediction, (m) => {
+      throw new ConfigError(m);
+    }),
   };
 }
 

@@ -7,6 +7,8 @@ import { Daemon, stopOnSignals, type DaemonDeps } from '../daemon';
 import { LibvirtStatsSource } from '../libvirt';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log';
 import { createProtection, shutdownBudgetMs } from '../policy';
+import { predictorFactory } from '../predictor/factory';
+import { TrainingJobs } from '../training/service';
 import { EXIT, parseCommandLine, UsageError } from './common';
 
 export const usage = `usage: hefery-agent serve [--config FILE] [--run-dir DIR] [--log-level debug|info|warn|error]
@@ -23,10 +25,10 @@ export function buildDeps(config: AgentConfig, log: Logger): DaemonDeps {
   return {
     log,
     openSource: (c) => LibvirtStatsSource.open(c.libvirt.uri, { mode: c.libvirt.statsMode, readOnly: c.libvirt.readOnly }),
-    // SEAM (host-agent/src/predictor/): predictorFor: (domain) => RiskPredictor | null
+    predictorFor: predictorFactory(config.modelDir, config.prediction.predictor, log.child('predictor')),
     protection: (ctx) => createProtection(ctx, { libvirtUri: config.libvirt.uri, samplingIntervalMs: config.sampling.intervalMs }),
     shutdownTimeoutMs: shutdownBudgetMs(config.backend),
-    // SEAM (host-agent/src/training/): training: (ctx) => TrainingService
+    training: (ctx) => new TrainingJobs(ctx, { defaults: config.prediction.training }),
   };
 }
 
