@@ -213,7 +213,7 @@ export class Controller {
     const d = this.domains.get(domain);
     if (!d || this.stopped) return [];
     if (error) d.causes.set('backend', `backend error: ${error.message}`.slice(0, 300));
-    else d.causes.delete('backend');
+    else if (!d.causes.delete('backend')) return []; // nothing changed: no re-evaluation (it could only relax)
     return this.evaluate(d, this.opts.now());
   }
 

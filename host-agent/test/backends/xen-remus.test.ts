@@ -139,6 +139,7 @@ test('an interval change fences the secondary, lets the old xl exit, then starts
 test('restarts are rate-limited; a newer request replaces a waiting one, so only one restart happens', async () => {
   const r = rig({ minRestartIntervalMs: 1500 });
   try {
+    const t0 = Date.now();
     await r.remus.start('vm1', 200);
     const first = r.remus.setInterval('vm1', 1000); // relax: must wait for the limit
     await sleep(100);
@@ -152,14 +153,13 @@ test('restarts are rate-limited; a newer request replaces a waiting one, so only
     assert.match(b.note, /waited \d+ ms for the restart limit/);
     const s = starts(r.fake);
     assert.deepEqual(s.map((x) => x.argv[2]), ['200', '50'], 'the 1000 ms request never ran');
-    // The restart began (fence) no earlier than minRestartIntervalMs after the first start attempt.
+    // The restart began (fence) no earlier than minRestartIntervalMs after the first start.
     const fence = r.fake.records().find((x) => x.ev === 'fence')!;
-    assert.ok(fence.t - s[0].t >= 1400, `restart after ${fence.t - s[0].t} ms`);
+    assert.ok(fence.t - t0 >= 1500, `restart after ${fence.t - t0} ms`);
     assert.ok(r.log.lines.some((l) => /1000 ms waits \d+ ms for the restart rate limit/.test(l)));
     // bypassRateLimit (agent shutdown) does not wait.
-    const t0 = Date.now();
     await r.remus.setInterval('vm1', 100, { bypassRateLimit: true });
-    assert.ok(Date.now() - t0 < 1400, 'bypass did not wait for the limit');
+    assert.ok(!r.log.lines.some((l) => /100 ms waits/.test(l)), 'bypass did not wait for the limit');
     assert.deepEqual(starts(r.fake).map((x) => x.argv[2]), ['200', '50', '100']);
   } finally {
     await r.done();
