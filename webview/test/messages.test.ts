@@ -48,6 +48,7 @@ test('panel HTML: strict CSP with the render nonce on every script and styleshee
   const links = [...html.matchAll(/<link ([^>]*)>/g)].map((m) => m[1]);
   assert.deepEqual(links.map((l) => /href="([^"]+)"/.exec(l)?.[1]), [`${src}/ext/media/panels.css`, `${src}/ext/dist/webview/risk.css`]);
   assert.ok(links.every((l) => l.includes(`nonce="${nonce}"`)));
+  assert.ok(html.includes(`<meta property="csp-nonce" content="${nonce}">`), 'the nonce the toolkit gives its own <style> probe');
   assert.doesNotMatch(html, /style="|<style|\son\w+="/, 'no inline styles or handlers');
   assert.match(html, /<title>Live risk: vm1 \(&lt;lab&gt;\)<\/title>/, 'the title is escaped');
   assert.equal([...html.matchAll(/https?:\/\/(?!file\+\.vscode-resource)/g)].length, 0, 'nothing remote');

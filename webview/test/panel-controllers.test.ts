@@ -100,7 +100,9 @@ test('risk panel: backfill after subscribing, live points for its domain only, c
   assert.deepEqual(backfill.points.map((p) => p.sample.ts), [NOW - 2000, NOW - 1000]);
   assert.deepEqual(h.of('protection')[0], { type: 'protection', status: protection, thresholds: [] });
 
-  agent.emit('samples.event', { subscription: 's1', sample: sample(NOW), risk: { ts: NOW, next: 0.25 }, protection });
+  const withThresholds = { ...protection, thresholds: { raise: 0.5, lower: 0.2 } };
+  agent.emit('samples.event', { subscription: 's1', sample: sample(NOW), risk: { ts: NOW, next: 0.25 }, protection: withThresholds });
+  assert.deepEqual(h.of('protection').at(-1), { type: 'protection', status: withThresholds, thresholds: [0.2, 0.5] }, 'the policy\'s lines, lower first');
   agent.emit('samples.event', { subscription: 's1', sample: sample(NOW, 'other'), risk: null, protection: null });
   const live = h.of('samples').slice(1);
   assert.equal(live.length, 1);

@@ -1,5 +1,7 @@
 // The HTML shell of a panel: a strict Content-Security-Policy with a fresh
 // nonce per render, nothing remote, the panel's own bundle and styles only.
+// The toolkit (FAST) probes for :focus-visible with a <style> element and
+// takes the nonce for it from <meta property="csp-nonce">.
 // vscode-free so its policy can be checked in plain Node.
 
 import { randomBytes } from 'node:crypto';
@@ -40,6 +42,7 @@ export function panelHtml(o: HtmlOptions): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeAttr(contentSecurityPolicy(o.cspSource, o.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${n}">
 <link rel="stylesheet" nonce="${n}" href="${escapeAttr(o.uri('media', 'panels.css'))}">
 <link rel="stylesheet" nonce="${n}" href="${escapeAttr(o.uri('dist', 'webview', `${o.kind}.css`))}">
 <title>${escapeAttr(o.title)}</title>

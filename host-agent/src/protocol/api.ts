@@ -49,6 +49,8 @@ export const ProtectionStatus = obj({
   pinnedUntil: opt(nullable(ts())),
   backend: str({ max: 64 }),
   reason: str({ max: 500 }),
+  /** The policy's risk levels for this domain, when it has them: risk >= raise goes to the safest interval at once, risk < lower may relax. */
+  thresholds: opt(obj({ raise: num({ min: 0, max: 1 }), lower: num({ min: 0, max: 1 }) })),
 });
 export type ProtectionStatus = Infer<typeof ProtectionStatus>;
 

@@ -64,7 +64,7 @@ export class TimeChart {
   private readonly redraw: ReturnType<typeof throttle>;
   private width = 0;
 
-  constructor(private readonly spec: ChartSpec) {
+  constructor(private spec: ChartSpec) {
     this.canvasHost = h('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
     this.caption = h('figcaption', { class: 'chart-summary', id: `${spec.id}-summary` });
     this.el = h('figure', { class: 'chart', id: spec.id, role: 'img', 'aria-label': spec.title, 'aria-describedby': `${spec.id}-summary`, 'data-points': '0' },
@@ -84,6 +84,13 @@ export class TimeChart {
   setData(cols: Columns): void {
     this.data = cols;
     this.redraw.schedule();
+  }
+
+  /** Replaces the series (e.g. one per restart of a new training job); data must follow with setData. */
+  setSeries(series: SeriesSpec[]): void {
+    this.spec = { ...this.spec, series };
+    this.data = [[], ...series.map(() => [])];
+    this.rebuild();
   }
 
   /** Redraws without new data (e.g. the threshold lines changed). */

@@ -26,7 +26,9 @@ const riskChart = new TimeChart({
   xLabel: 'time',
   series: [{ label: 'risk (next step)', color: 1, scale: 'risk', format: formatProb }],
   axes: [{ scale: 'risk', label: 'P(abnormal)', side: 'left', range: [0, 1], format: (v) => `${Math.round(v * 100)}%` }],
-  hLines: () => thresholds.map((v, i) => ({ value: v, scale: 'risk', label: `threshold ${i + 1}: ${formatProb(v)}` })),
+  hLines: () => thresholds.map((v, i) => ({
+    value: v, scale: 'risk', label: thresholds.length === 2 ? `${i === 0 ? 'may relax below' : 'safest interval from'} ${formatProb(v)}` : `threshold ${formatProb(v)}`,
+  })),
   summarize: () => {
     const withRisk = series.all.filter((p) => p.risk !== null);
     if (!withRisk.length) return series.size ? `${series.size} samples, no risk yet (the domain has no model or the agent is unsure).` : 'No samples yet.';

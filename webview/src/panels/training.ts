@@ -5,7 +5,7 @@
 
 import type { ModelSummary } from '../../../host-agent/src/protocol/api';
 import { Heatmap } from '../charts/heatmap';
-import { TimeChart } from '../charts/timeChart';
+import { TimeChart, type SeriesSpec } from '../charts/timeChart';
 import { formatDuration, formatTime } from '../lib/format';
 import { RangeInputError, resolveRange } from '../lib/ranges';
 import { throttle } from '../lib/throttle';
@@ -23,14 +23,20 @@ const llFormat = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(
 
 // ---- the live likelihood chart -----------------------------------------------------------
 
-const RESTART_SERIES = 8; // restarts beyond this share the last colours
+/** One line per restart; past the palette's six colours the lines are dashed. */
+function restartSeries(restarts: number): SeriesSpec[] {
+  return Array.from({ length: restarts }, (_, i) => ({
+    label: `restart ${i + 1}`, color: i, scale: 'll', format: llFormat, ...(i >= 6 ? { dash: [5, 3] } : {}),
+  }));
+}
+
 const chart = new TimeChart({
   id: 'll-chart',
   title: 'Log-likelihood per iteration',
   height: 240,
   time: false,
   xLabel: 'iteration',
-  series: Array.from({ length: RESTART_SERIES }, (_, i) => ({ label: `restart ${i + 1}`, color: i, scale: 'll', format: llFormat })),
+  series: restartSeries(1),
   axes: [{ scale: 'll', label: 'log-likelihood', side: 'left', format: llFormat }],
   throttleMs: 200,
   summarize: () => {
@@ -40,12 +46,13 @@ const chart = new TimeChart({
   },
 });
 
+chart.el.hidden = true; // until a job starts
+
+/** One column per restart of the job, in restart order, even for restarts that have not reported yet. */
 function chartColumns(): [number[], ...Array<Array<number | null>>] {
   const [xs, ...ys] = curves.columns();
-  // Always RESTART_SERIES columns: the chart's series are fixed; extra restarts fold into the last.
-  const cols: Array<Array<number | null>> = Array.from({ length: RESTART_SERIES }, (_, i) => ys[i] ?? xs.map(() => null));
-  for (let r = RESTART_SERIES; r < ys.length; r++) cols[RESTART_SERIES - 1] = ys[r];
-  return [xs, ...cols];
+  const byRestart = new Map(curves.restartIds.map((r, i) => [r, ys[i]]));
+  return [xs, ...Array.from({ length: curves.restarts }, (_, r) => byRestart.get(r) ?? xs.map(() => null))];
 }
 
 // ---- the form --------------------------------------------------------------------------------
@@ -143,7 +150,9 @@ function onMessage(msg: ToWebview): void {
       return renderModel();
     case 'trainStarted':
       jobId = msg.jobId;
-      curves.clear();
+      curves.clear(msg.request.restarts);
+      chart.setSeries(restartSeries(msg.request.restarts));
+      chart.el.hidden = false;
       redrawChart.schedule();
       setRunning(true);
       progressText.textContent = `Training job ${msg.jobId} started at ${formatTime(msg.at)}.`;

@@ -5,7 +5,7 @@
 import type { AgentApi, Disposable } from '../../core/contract';
 import type { Decision, ProtectionStatus } from '../../../../host-agent/src/protocol/api';
 import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
-import { protectionOf } from './protection';
+import { protectionOf, thresholdsOf } from './protection';
 
 export const FREQUENCY_BACKFILL_MS = 24 * 3_600_000;
 const DECISIONS_LIMIT = 5_000;
@@ -50,6 +50,6 @@ export class FrequencyPanel extends AgentPanel {
     const key = JSON.stringify(status);
     if (!force && key === this.lastStatus) return;
     this.lastStatus = key;
-    this.deps.post({ type: 'protection', status, thresholds: [] });
+    this.deps.post({ type: 'protection', status, thresholds: thresholdsOf(status) });
   }
 }

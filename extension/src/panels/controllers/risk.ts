@@ -7,7 +7,7 @@ import type { AgentApi, Disposable } from '../../core/contract';
 import type { ProtectionStatus } from '../../../../host-agent/src/protocol/api';
 import type { SamplePoint } from '../../../../webview/src/shared/messages';
 import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
-import { protectionOf } from './protection';
+import { protectionOf, thresholdsOf } from './protection';
 
 /** How much history a freshly opened panel shows. */
 export const RISK_BACKFILL_MS = 30 * 60_000;
@@ -49,13 +49,4 @@ export class RiskPanel extends AgentPanel {
   private sendProtection(status: ProtectionStatus | null): void {
     this.deps.post({ type: 'protection', status, thresholds: thresholdsOf(status) });
   }
-}
-
-/**
- * Risk levels at which the policy changes the interval. The protocol has no
- * field for them yet, so none are drawn; when the agent tells them this is
- * the one place to read them.
- */
-export function thresholdsOf(_status: ProtectionStatus | null): number[] {
-  return [];
 }

@@ -1,0 +1,165 @@
+// Drives the VS Code workbench that code-server serves, in Debian's
+// Chromium through playwright-core: the command palette, quick picks,
+// notifications and dialogs, the activity bar and tree, and the content of
+// webview panels (two nested iframes: VS Code's host frame and the panel's).
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM } from './env';
+
+export const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+
+export interface ConsoleEntry {
+  type: string;
+  text: string;
+  url: string;
+}
+
+export class Workbench {
+  readonly console: ConsoleEntry[] = [];
+
+  private constructor(readonly browser: Browser, readonly page: Page) {
+    page.on('console', (m) => this.console.push({ type: m.type(), text: m.text(), url: m.location().url }));
+    page.on('pageerror', (e) => this.console.push({ type: 'pageerror', text: e.message, url: '' }));
+  }
+
+  static async open(url: string, opts: { width?: number; height?: number } = {}): Promise<Workbench> {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+    try {
+      const context = await browser.newContext({ viewport: { width: opts.width ?? 1600, height: opts.height ?? 1000 } });
+      const page = await context.newPage();
+      const wb = new Workbench(browser, page);
+      await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      // The workbench is usable once the status bar and activity bar are drawn.
+      await page.locator('.part.statusbar').waitFor({ timeout: 60_000 });
+      await page.locator('.part.activitybar').waitFor({ timeout: 60_000 });
+      return wb;
+    } catch (e) {
+      await browser.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+  }
+
+  /** Runs a command by its palette title, e.g. "Hefery: Train Model". */
+  async runCommand(title: string, timeoutMs = 60_000): Promise<void> {
+    // The palette lists the commands known when it opens: an extension still
+    // activating adds its commands later, so reopen until the command is there.
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const input = await this.openPalette();
+      await input.fill(`>${title}`);
+      const item = this.quickPickItem(title, true);
+      const found = await item.waitFor({ timeout: 5000 }).then(() => true, () => false);
+      if (found) {
+        await item.click();
+        return;
+      }
+      await this.page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette within ${timeoutMs} ms`);
+    }
+  }
+
+  private async openPalette(): Promise<Locator> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.page.keyboard.press('F1');
+      if (await input.isVisible().catch(() => false)) return input;
+      await this.page.keyboard.press('Control+Shift+P');
+      if (await input.isVisible().catch(() => false)) return input;
+      await this.page.locator('.monaco-workbench').click({ position: { x: 800, y: 500 }, force: true }).catch(() => undefined);
+      await this.page.waitForTimeout(500);
+    }
+    throw new Error('the command palette did not open');
+  }
+
+  /** A row of the open quick pick whose label contains `text` (exactly equal with `exact`). */
+  quickPickItem(text: string, exact = false): Locator {
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    return exact
+      ? rows.filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(text)}$`) }) }).first()
+      : rows.filter({ hasText: text }).first();
+  }
+
+  /** Waits for the quick pick (or input box) and answers it: picks a row containing `pick`, or types `type` and Enter. */
+  async answerQuickInput(a: { pick?: string; type?: string; timeoutMs?: number }): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: a.timeoutMs ?? 30_000 });
+    if (a.type !== undefined) {
+      await input.fill(a.type);
+      await input.press('Enter');
+      return;
+    }
+    if (a.pick !== undefined) {
+      const row = this.quickPickItem(a.pick);
+      await row.waitFor({ timeout: a.timeoutMs ?? 30_000 });
+      await row.click();
+    }
+  }
+
+  quickInputTitle(): Locator {
+    return this.page.locator('.quick-input-widget');
+  }
+
+  /** A notification toast whose text matches. */
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
+  }
+
+  /** Clicks a button of the modal dialog whose message matches; returns the dialog's text. */
+  async answerDialog(message: string | RegExp, button: string | RegExp, timeoutMs = 30_000): Promise<string> {
+    const dialog = this.page.locator('.monaco-dialog-box').filter({ hasText: message }).first();
+    await dialog.waitFor({ timeout: timeoutMs });
+    const text = (await dialog.innerText()).trim();
+    await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button').filter({ hasText: button }).first().click();
+    return text;
+  }
+
+  /** Opens the view container of the activity bar item labelled `label` (e.g. "Hefery"). */
+  async openViewContainer(label: string): Promise<void> {
+    const item = this.page.locator(`.activitybar .action-item a[aria-label^="${label}"], .activitybar .action-item .action-label[aria-label^="${label}"]`).first();
+    await item.waitFor({ timeout: 30_000 });
+    const pane = this.page.locator('.part.sidebar');
+    const title = pane.locator('.composite.title', { hasText: label.toUpperCase() });
+    if (!(await title.isVisible().catch(() => false))) await item.click();
+  }
+
+  /** A row of a tree view whose label or description matches. */
+  treeItem(text: string | RegExp): Locator {
+    return this.page.locator('.part.sidebar .monaco-list-row').filter({ hasText: text }).first();
+  }
+
+  /** The content of the visible webview panel (VS Code's frame, then the panel's own). */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('#active-frame');
+  }
+
+  /** Activates the editor tab whose title matches. */
+  async focusTab(title: string | RegExp): Promise<void> {
+    await this.page.locator('.tabs-container .tab').filter({ hasText: title }).first().click();
+  }
+
+  async screenshot(name: string): Promise<string> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const path = join(ARTIFACTS, `${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+
+  /** Console messages that report a Content-Security-Policy violation. */
+  cspViolations(): ConsoleEntry[] {
+    return this.console.filter((c) => /Content Security Policy|Refused to (load|apply|execute)/i.test(c.text));
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
