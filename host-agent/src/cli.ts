@@ -25,6 +25,9 @@ export const COMMANDS: Record<string, Command> = {
   domains: { summary: 'list the domains the running agent sees', load: async () => (await import('./cli/query')).domains },
   history: { summary: "print a domain's recent samples from the running agent", load: async () => (await import('./cli/query')).history },
   evaluate: { summary: 'score detectors (hmm, baselines) on labelled traces or NAB data', load: () => import('./cli/evaluate') },
+  pin: { summary: "pin a domain's checkpoint interval (operator override)", load: () => import('./cli/pin') },
+  resume: { summary: "end a domain's pin: the policy decides again", load: () => import('./cli/resume') },
+  decisions: { summary: "print a domain's checkpoint-interval decisions (audit log)", load: () => import('./cli/decisions') },
 };
 
 export function usage(): string {

@@ -8,13 +8,13 @@ import { AgentUnavailableError, connectAgent, type AgentConnection } from '../rp
 import type { CommandModule } from '../cli';
 import { EXIT, parseCommandLine, parseDuration, UsageError } from './common';
 
-const SOCKET_HELP = `  --socket PATH   the agent's socket (default: $HEFERY_SOCKET or ${DEFAULTS.socketPath})`;
+export const SOCKET_HELP = `  --socket PATH   the agent's socket (default: $HEFERY_SOCKET or ${DEFAULTS.socketPath})`;
 
-function socketPath(given: string | undefined): string {
+export function socketPath(given: string | undefined): string {
   return given ?? process.env.HEFERY_SOCKET ?? DEFAULTS.socketPath;
 }
 
-async function withAgent<T>(path: string, fn: (a: AgentConnection) => Promise<T>): Promise<T> {
+export async function withAgent<T>(path: string, fn: (a: AgentConnection) => Promise<T>): Promise<T> {
   let agent: AgentConnection;
   try {
     agent = await connectAgent(path, { client: 'hefery-agent-cli' });
@@ -47,7 +47,7 @@ function bytes(v: number | null): string {
   return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
 }

@@ -1,9 +1,11 @@
 // The interval controller: pure decisions, no I/O, clock injected.
 //
 // Per protected domain it keeps a target checkpoint interval and a mode:
-//   failsafe  any fail-safe cause is active -> the safe (shortest) interval
+//   failsafe  a fail-safe cause is active -> the safe (shortest) interval
 //             (a pin shorter than safe is kept: it is even safer)
-//   pinned    an operator pin, honoured while everything is healthy
+//   pinned    an operator pin, honoured while the agent can observe the
+//             domain and replication works (no model does not suspend it:
+//             a pin replaces the risk-based decision)
 //   auto      risk decides, with hysteresis and dwell
 // and `unprotected` for domains the policy does not cover.
 //
@@ -12,8 +14,8 @@
 // no sample arrives at all), no-risk (no model / prediction error), stats
 // (collection failing), backend (apply failed, replication died), down
 // (domain crashed/stopped). Agent shutdown sets every domain to the safe
-// interval. Only a healthy domain (no cause) may get a longer interval than
-// the safe one, by risk or by pin.
+// interval. Only a healthy domain may get a longer interval than the safe
+// one: by risk when no cause is active, by pin when none but no-risk is.
 //
 // Auto mode: risk >= raise -> safe at once; risk < lower and dwellMs since the
 // last change -> one ladder step longer (or, with the hazard rule, the
@@ -235,7 +237,7 @@ export class Controller {
     if (until !== null && until <= now) throw new PolicyError('invalid', `expiresAt ${new Date(until).toISOString()} is not in the future`);
     d.pin = { intervalMs, until, who };
     const what = `pinned to ${intervalMs} ms by ${who}${until !== null ? ` until ${new Date(until).toISOString()}` : ''}`;
-    if (d.causes.size > 0 && intervalMs > d.policy.safeIntervalMs) {
+    if (this.blocking(d).length > 0 && intervalMs > d.policy.safeIntervalMs) {
       return this.change(d, now, 'override', this.failsafeInterval(d), `${what}; held at the safe interval while fail-safe (${this.causeText(d)})`, who, true);
     }
     return this.change(d, now, 'override', this.failsafeOr(d, intervalMs), what, who, true);
@@ -350,8 +352,11 @@ export class Controller {
   }
 
   private wanted(d: DomainCtl, now: number): { intervalMs: number; kind: Decision['kind']; why: string } {
-    if (d.causes.size > 0) return { intervalMs: this.failsafeInterval(d), kind: 'failsafe', why: `fail-safe (${this.causeText(d)}): safe interval` };
-    if (d.pin) return { intervalMs: d.pin.intervalMs, kind: 'override', why: `pinned to ${d.pin.intervalMs} ms by ${d.pin.who}` };
+    if (this.blocking(d).length > 0) return { intervalMs: this.failsafeInterval(d), kind: 'failsafe', why: `fail-safe (${this.causeText(d)}): safe interval` };
+    if (d.pin) {
+      const noRisk = d.causes.has('no-risk') ? ' (no risk available; a pin does not depend on it)' : '';
+      return { intervalMs: d.pin.intervalMs, kind: 'override', why: `pinned to ${d.pin.intervalMs} ms by ${d.pin.who}${noRisk}` };
+    }
     const a = this.auto(d, now);
     return { intervalMs: a.intervalMs, kind: 'auto', why: a.why };
   }
@@ -404,7 +409,7 @@ export class Controller {
   /** With any fail-safe cause: the safe interval, or a pin when it is shorter still. Otherwise `ms`. */
   private failsafeOr(d: DomainCtl, ms: number): number {
     const safe = d.policy.safeIntervalMs;
-    if (d.causes.size === 0) return ms;
+    if (this.blocking(d).length === 0) return ms;
     return d.pin && d.pin.intervalMs < safe ? d.pin.intervalMs : safe;
   }
 
@@ -418,8 +423,19 @@ export class Controller {
   }
 
   private mode(d: DomainCtl): Mode {
-    if (d.causes.size > 0) return 'failsafe';
+    if (this.blocking(d).length > 0) return 'failsafe';
     return d.pin ? 'pinned' : 'auto';
+  }
+
+  /**
+   * The causes that hold the domain at the safe interval. Without a pin: all. With a
+   * pin: all but no-risk, since an operator's pin replaces the risk-based decision
+   * (it does not need a model); being unable to observe the domain or a broken
+   * replication still suspend it.
+   */
+  private blocking(d: DomainCtl): FailsafeCause[] {
+    const all = [...d.causes.keys()];
+    return d.pin ? all.filter((c) => c !== 'no-risk') : all;
   }
 
   private causeText(d: DomainCtl): string {

@@ -275,9 +275,13 @@ test('pin: honoured against risk, suspended by fail-safe, returns to auto at exp
   assert.deepEqual(r.ctl.status('vm1'), { mode: 'pinned', targetMs: 500, pinnedUntil: T0 + 60_000, reason: i.reason });
   r.at(2000);
   assert.deepEqual(r.obs(0.95), [], 'high risk does not override an operator pin');
+  r.at(2500);
+  assert.deepEqual(r.obs(null), [], 'no risk (no model) does not matter to a pin: it does not use risk');
+  assert.equal(r.ctl.status('vm1')!.mode, 'pinned');
+  assert.match(r.ctl.status('vm1')!.reason, /pinned to 500 ms by alice \(no risk available; a pin does not depend on it\)/);
   r.at(3000);
-  i = one(r.obs(null));
-  assert.equal(i.intervalMs, 100, 'but being unsure does (pin > safe)');
+  i = one(r.ctl.statsUnavailable('libvirt down'));
+  assert.equal(i.intervalMs, 100, 'but not seeing the domain does (pin > safe)');
   assert.equal(r.ctl.status('vm1')!.mode, 'failsafe');
   assert.equal(r.ctl.status('vm1')!.pinnedUntil, T0 + 60_000, 'the pin is kept');
   r.at(4000);
@@ -355,4 +359,19 @@ test('a vanished domain is forgotten', () => {
   r.ctl.forget('vm1');
   assert.equal(r.ctl.status('vm1'), null);
   assert.equal(one(r.obs(0.05)).kind, 'startup', 'seen again: a new start-up');
+});
+
+test('no model: auto stays at safe, but an operator pin is honoured once start-up is over', () => {
+  const r = rig();
+  r.obs(null);
+  let i = r.ctl.pin('vm1', 500, null, 'ops');
+  assert.equal(i.intervalMs, 100, 'during start-up the pin waits');
+  assert.match(i.reason, /held at the safe interval while fail-safe \(agent start-up/);
+  r.at(1000);
+  i = one(r.obs(null));
+  assert.deepEqual({ kind: i.kind, to: i.intervalMs }, { kind: 'override', to: 500 });
+  r.at(2000);
+  i = r.ctl.resume('vm1', 'ops');
+  assert.equal(i.intervalMs, 100, 'back to auto without risk: fail-safe');
+  assert.equal(r.ctl.status('vm1')!.mode, 'failsafe');
 });
