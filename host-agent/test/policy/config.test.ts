@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '../../src/config';
+import { join } from 'node:path';
+import { parseBackendConfig } from '../../src/backends/config';
+import { ConfigError, loadConfig } from '../../src/config';
 import { DEFAULT_POLICY, globMatch, parsePolicyConfig, policyFor } from '../../src/policy/config';
 
 function err(value: unknown): string {
@@ -94,4 +96,17 @@ test('globs match whole names; regex characters in names are literal', () => {
   assert.equal(globMatch('vm?', 'vm1'), true);
   assert.equal(globMatch('vm+1', 'vm+1'), true);
   assert.equal(globMatch('vm+1', 'vmm1'), false);
+});
+
+test('the shipped configs have valid policy and backend sections', () => {
+  const dir = join(__dirname, '..', '..', 'config');
+  const demo = loadConfig(join(dir, 'demo.json'), { runDir: '/tmp/x' });
+  const policy = parsePolicyConfig(demo.policy);
+  assert.deepEqual(policy.protect, ['hefery-demo']);
+  assert.equal(policyFor(policy, 'hefery-demo')!.safeIntervalMs, 100);
+  assert.equal(policyFor(policy, 'someone-else'), null, 'the demo drives only its own guest');
+  assert.deepEqual(parseBackendConfig(demo.backend, { libvirtUri: demo.libvirt.uri }), { type: 'qemu-colo', uri: 'qemu:///system' });
+  const prod = loadConfig(join(dir, 'agent.json'));
+  assert.equal(parsePolicyConfig(prod.policy), DEFAULT_POLICY);
+  assert.deepEqual(parseBackendConfig(prod.backend, { libvirtUri: prod.libvirt.uri }), { type: 'dry-run' });
 });
