@@ -154,9 +154,9 @@ export class Workbench {
     return path;
   }
 
-  /** Console messages that report a Content-Security-Policy violation. */
-  cspViolations(): ConsoleEntry[] {
-    return this.console.filter((c) => /Content Security Policy|Refused to (load|apply|execute)/i.test(c.text));
+  /** Console messages from the panels (webview documents and their scripts) that report a Content-Security-Policy violation. */
+  panelCspViolations(): ConsoleEntry[] {
+    return this.console.filter((c) => /Content Security Policy|Refused to (load|apply|execute|connect)/i.test(c.text) && /vscode-resource|vscode-cdn\.net|webview/.test(c.url));
   }
 }
 

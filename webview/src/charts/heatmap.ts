@@ -61,16 +61,22 @@ export class Heatmap {
     const high = parseColor(t.palette[0]) ?? [55, 148, 255];
     const fg = parseColor(t.foreground) ?? [204, 204, 204];
     const cols = d.rows[0].length;
-    const labelW = 110;
-    const headH = 24;
-    const cell = Math.max(6, Math.min(56, Math.floor(640 / Math.max(1, cols))));
-    const width = labelW + cols * cell;
+    // Room for the longest row name, and for the column names written at an angle above the cells.
+    const charW = 6.5;
+    const longest = (names: string[]) => Math.max(4, ...names.map((n) => n.length));
+    const labelW = Math.ceil(longest(d.rowNames) * charW) + 12;
+    const cell = Math.max(6, Math.min(72, Math.floor(640 / Math.max(1, cols))));
+    const everyCol = Math.ceil(16 / cell);
+    const headH = Math.ceil(longest(d.colNames) * charW * Math.sin(Math.PI / 4)) + 16;
+    const width = labelW + cols * cell + Math.ceil(longest(d.colNames) * charW * Math.cos(Math.PI / 4));
     const height = headH + d.rows.length * cell;
     const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'heatmap-svg', 'font-size': 11 });
     const showNumbers = cell >= 34;
-    const everyCol = Math.ceil(28 / cell);
     d.colNames.forEach((name, j) => {
-      if (j % everyCol === 0) root.appendChild(svg('text', { x: labelW + j * cell + cell / 2, y: headH - 8, 'text-anchor': 'middle', fill: t.muted }, name));
+      if (j % everyCol !== 0) return;
+      const x = labelW + j * cell + cell / 2;
+      const y = headH - 6;
+      root.appendChild(svg('text', { x, y, 'text-anchor': 'start', fill: t.muted, transform: `rotate(-45 ${x} ${y})` }, name));
     });
     d.rows.forEach((row, i) => {
       root.appendChild(svg('text', { x: labelW - 6, y: headH + i * cell + cell / 2 + 4, 'text-anchor': 'end', fill: t.foreground }, d.rowNames[i] ?? `state ${i}`));

@@ -28,6 +28,7 @@ export interface AxisSpec {
   scale: string;
   label: string;
   side: 'left' | 'right';
+  /** Tick labels (series values in the legend use the series' own format). */
   format: (v: number) => string;
   range?: [number, number];
   log?: boolean;
@@ -142,14 +143,15 @@ export class TimeChart {
         })),
       ],
       axes: [
-        { ...axisBase, label: s.xLabel, labelSize: 20 },
+        // Iterations are whole numbers: no ticks between them.
+        { ...axisBase, label: s.xLabel, labelSize: 20, ...(s.time ? {} : { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], values: (_u, vals) => vals.map(String) }) },
         ...s.axes.map((a): uPlot.Axis => ({
           ...axisBase,
           scale: a.scale,
           label: a.label,
           labelSize: 20,
           side: a.side === 'left' ? 3 : 1,
-          size: 70,
+          size: a.side === 'left' ? 70 : 90,
           values: (_u, vals) => vals.map((v) => (v === null ? '' : a.format(v))),
           ...(a.side === 'right' ? { grid: { show: false } } : {}),
         })),

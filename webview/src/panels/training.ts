@@ -37,7 +37,7 @@ const chart = new TimeChart({
   time: false,
   xLabel: 'iteration',
   series: restartSeries(1),
-  axes: [{ scale: 'll', label: 'log-likelihood', side: 'left', format: llFormat }],
+  axes: [{ scale: 'll', label: 'log-likelihood', side: 'left', format: (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toFixed(2))) }],
   throttleMs: 200,
   summarize: () => {
     const best = curves.best();
