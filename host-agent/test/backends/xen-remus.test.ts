@@ -13,17 +13,8 @@ import type { BackendFault } from '../../src/backends/types';
 import { XenRemusBackend, type RemusRestart } from '../../src/backends/xen-remus';
 import { memoryLogger } from '../../src/log';
 import { makeFakeXl, type FakeXl } from './fake-xl';
+import { sleep, waitFor } from './wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Rig {
   fake: FakeXl;

@@ -20,17 +20,8 @@ import type { DecisionSink, NewDecision } from '../../src/policy/types';
 import { Decision, ErrorCodes, type DomainState, type Sample } from '../../src/protocol/api';
 import { RpcFailure } from '../../src/protocol/peer';
 import { makeFakeXl } from '../backends/fake-xl';
+import { waitFor } from '../backends/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 class MemorySink implements DecisionSink {
   readonly decisions: Decision[] = [];
