@@ -160,6 +160,43 @@ export class Workbench {
   }
 }
 
+export interface ChartInk {
+  /** Values handed to the chart (data-points of the figure). */
+  points: number;
+  /** Canvas pixels in the colour of each series, by legend label. */
+  pixels: Record<string, number>;
+}
+
+/**
+ * What a panel's chart actually drew: the canvas pixels in each series'
+ * colour (read from its legend marker), so an empty canvas with axes does
+ * not pass for a chart with data.
+ */
+export async function chartInk(frame: FrameLocator, figureId: string): Promise<ChartInk> {
+  const fig = frame.locator(`figure#${figureId}`);
+  await fig.locator('canvas').waitFor({ timeout: 30_000 });
+  return fig.evaluate((el) => {
+    const canvas = el.querySelector('canvas');
+    const out = { points: Number(el.getAttribute('data-points') ?? 0), pixels: {} as Record<string, number> };
+    if (!canvas) return out;
+    const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    el.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+      if (i === 0) return; // the x series
+      const marker = row.querySelector('.u-marker') as HTMLElement | null;
+      const label = row.querySelector('.u-label')?.textContent?.trim() ?? `series ${i}`;
+      const m = marker ? /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(marker).borderColor) : null;
+      if (!m) return;
+      const [r, g, b] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      let n = 0;
+      for (let p = 0; p < img.length; p += 4) {
+        if (img[p + 3] > 200 && Math.abs(img[p] - r) + Math.abs(img[p + 1] - g) + Math.abs(img[p + 2] - b) < 40) n++;
+      }
+      out.pixels[label] = n;
+    });
+    return out;
+  });
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -65,11 +65,15 @@ export class Heatmap {
     const charW = 6.5;
     const longest = (names: string[]) => Math.max(4, ...names.map((n) => n.length));
     const labelW = Math.ceil(longest(d.rowNames) * charW) + 12;
+    // Wide matrices (emissions over many symbols) get narrow columns, never rows too thin to read.
     const cell = Math.max(6, Math.min(72, Math.floor(640 / Math.max(1, cols))));
+    const rowH = Math.max(cell, 24);
     const everyCol = Math.ceil(16 / cell);
+    // Colours span 0 .. the largest entry, so a matrix of small probabilities still shows its pattern.
+    const top = Math.max(...d.rows.flat(), 1e-9);
     const headH = Math.ceil(longest(d.colNames) * charW * Math.sin(Math.PI / 4)) + 16;
     const width = labelW + cols * cell + Math.ceil(longest(d.colNames) * charW * Math.cos(Math.PI / 4));
-    const height = headH + d.rows.length * cell;
+    const height = headH + d.rows.length * rowH;
     const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'heatmap-svg', 'font-size': 11 });
     const showNumbers = cell >= 34;
     d.colNames.forEach((name, j) => {
@@ -79,22 +83,22 @@ export class Heatmap {
       root.appendChild(svg('text', { x, y, 'text-anchor': 'start', fill: t.muted, transform: `rotate(-45 ${x} ${y})` }, name));
     });
     d.rows.forEach((row, i) => {
-      root.appendChild(svg('text', { x: labelW - 6, y: headH + i * cell + cell / 2 + 4, 'text-anchor': 'end', fill: t.foreground }, d.rowNames[i] ?? `state ${i}`));
+      root.appendChild(svg('text', { x: labelW - 6, y: headH + i * rowH + rowH / 2 + 4, 'text-anchor': 'end', fill: t.foreground }, d.rowNames[i] ?? `state ${i}`));
       row.forEach((v, j) => {
-        const color = mix(low as Rgb, high as Rgb, v);
-        const rect = svg('rect', { x: labelW + j * cell, y: headH + i * cell, width: cell - 1, height: cell - 1, fill: color, class: 'cell' });
+        const color = mix(low as Rgb, high as Rgb, v / top);
+        const rect = svg('rect', { x: labelW + j * cell, y: headH + i * rowH, width: cell - 1, height: rowH - 1, fill: color, class: 'cell' });
         rect.appendChild(svg('title', {}, `${d.rowNames[i]} → ${d.colNames[j]}: ${v.toFixed(3)}`));
         root.appendChild(rect);
         if (showNumbers) {
           const bg = parseColor(color) ?? low;
           const ink = luminance(bg) > 0.4 ? 'rgb(0, 0, 0)' : `rgb(${fg.join(', ')})`;
-          root.appendChild(svg('text', { x: labelW + j * cell + cell / 2, y: headH + i * cell + cell / 2 + 4, 'text-anchor': 'middle', fill: ink }, v.toFixed(2)));
+          root.appendChild(svg('text', { x: labelW + j * cell + cell / 2, y: headH + i * rowH + rowH / 2 + 4, 'text-anchor': 'middle', fill: ink }, v.toFixed(2)));
         }
       });
     });
     this.picture.appendChild(root);
     this.el.setAttribute('data-cells', String(d.rows.length * cols));
-    this.summary.textContent = `${this.title}, largest entries per row. ${describeMatrix(d.rows, d.rowNames, (j) => d.colNames[j])}.`;
+    this.summary.textContent = `${this.title}, largest entries per row (colours span 0 to ${top.toFixed(2)}). ${describeMatrix(d.rows, d.rowNames, (j) => d.colNames[j])}.`;
     this.details.append(
       h('summary', {}, `${this.title} as a table`),
       table(this.title, ['from \\ to', ...d.colNames], d.rows.map((r, i) => [d.rowNames[i], ...r.map((v) => v.toFixed(3))]), { rowHeaders: true }),
