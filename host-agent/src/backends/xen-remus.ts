@@ -67,6 +67,8 @@ interface Running {
   exited: Promise<string>;
   /** Set while we stop it on purpose: its exit is not a fault. */
   stopping: boolean;
+  /** Left running at close(): no longer watched. */
+  detached: boolean;
   startedAt: number;
   /** true once it counted as replicating (settled / printed readyPattern). */
   ready: boolean;
@@ -222,6 +224,7 @@ export class XenRemusBackend implements ReplicationBackend {
         slot.proc = null;
       } else {
         p.stopping = true; // no longer supervised by us
+        p.detached = true;
         p.child?.unref();
         this.log.info(`xen-remus ${domain}: xl remus (pid ${p.pid}) left running at ${p.intervalMs} ms`);
       }
@@ -380,7 +383,7 @@ export class XenRemusBackend implements ReplicationBackend {
     const exited = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`));
     });
-    const p: Running = { pid: spawned, intervalMs, child, exited, stopping: false, startedAt: now(), ready: false, logFrom };
+    const p: Running = { pid: spawned, intervalMs, child, exited, stopping: false, detached: false, startedAt: now(), ready: false, logFrom };
     this.writeState(domain, { pid: p.pid, intervalMs, argv: [this.cfg.xl, ...argv], startedAt: new Date().toISOString() });
     try {
       await this.waitReady(domain, p, logPath);
@@ -509,11 +512,13 @@ export class XenRemusBackend implements ReplicationBackend {
       this.removeState(domain, st.pid);
       return;
     }
+    const p: Running = { pid: st.pid, intervalMs: st.intervalMs, child: null, exited: Promise.resolve(''), stopping: false, detached: false, startedAt: now(), ready: true, logFrom: 0 };
+    // Not our child: no exit event, so poll (the argv check also guards against pid reuse).
     const exited = (async () => {
-      while (!this.closed && isOurs()) await sleep(250);
-      return 'exited';
+      while (!p.detached && isOurs()) await sleep(250);
+      return p.detached ? 'left running' : 'exited';
     })();
-    const p: Running = { pid: st.pid, intervalMs: st.intervalMs, child: null, exited, stopping: false, startedAt: now(), ready: true, logFrom: 0 };
+    p.exited = exited;
     slot.proc = p;
     void exited.then((how) => this.onExit(domain, p, how));
     this.log.info(`xen-remus ${domain}: adopted xl remus pid ${st.pid} replicating at ${st.intervalMs} ms`);

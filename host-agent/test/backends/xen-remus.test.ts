@@ -285,6 +285,30 @@ test('close() leaves xl replicating; a new backend adopts it without a restart, 
   }
 });
 
+test('close({ leaveRunning: false }) stops an adopted xl too (fenced, exited)', async () => {
+  const r = rig();
+  try {
+    await r.remus.start('vm1', 250);
+    await r.remus.close();
+    const next = new XenRemusBackend(r.cfg, r.log);
+    await next.setInterval('vm1', 250); // adopts
+    await next.close({ leaveRunning: false });
+    const ex = exits(r.fake);
+    assert.equal(ex.length, 1);
+    assert.equal(ex[0].how, 'fenced');
+    await waitFor('the xl process to be gone', () => {
+      try {
+        process.kill(ex[0].pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  } finally {
+    await r.done();
+  }
+});
+
 test('a missing xl executable is a clear error', async () => {
   const r = rig({ xl: '/nonexistent/xl' });
   try {
