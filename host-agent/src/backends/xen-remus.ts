@@ -464,6 +464,7 @@ export class XenRemusBackend implements ReplicationBackend {
       signalGroup(p.pid, 'SIGTERM');
     }
     await this.terminate(p);
+    signalGroup(p.pid, 'SIGTERM'); // what xl forked and left behind (its receive command)
     this.removeState(domain, p.pid);
   }
 
@@ -589,15 +590,16 @@ function checkDomain(domain: string): void {
   }
 }
 
+/**
+ * Signals xl's whole process group (xl was spawned detached, so its pid is the
+ * group id): the migration child it forked (`sh -c` of the destination) goes
+ * too. Never the bare pid: once xl is gone that number may belong to anyone.
+ */
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pid, sig);
   } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // gone
-    }
+    // the group is gone
   }
 }
 
