@@ -191,6 +191,7 @@ export class XenRemusBackend implements ReplicationBackend {
       slot.proc = null;
     } finally {
       slot.busy = false;
+      this.pump(domain); // a request that came in meanwhile starts replication again
     }
   }
 
