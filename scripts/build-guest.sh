@@ -9,13 +9,24 @@
 #                     /cgi-bin/disk?mb=N        writes N MiB to /dev/vda (synchronous)
 #                     /cgi-bin/mem?mb=N&secs=S  holds N MiB of RAM for S s (background)
 #                     /cgi-bin/blob?kb=N        returns N KiB of data (network load)
+#                   and fault CGIs for the failure scenarios (scripts/scenarios/,
+#                   docs/scenarios.md); each answers at once, the fault runs on:
+#                     /cgi-bin/leak?kb=K&ms=T&panic=P  memory leak: +K KiB every T ms until
+#                                               the OOM killer (P=1: panic_on_oom, a crash)
+#                     /cgi-bin/runaway?every=S&max=N  one more busy loop every S s, each
+#                                               at a higher priority (nice 0, -2, ... -20)
+#                     /cgi-bin/diskfill?kb=K&ms=T  writes K KiB every T ms along /dev/vda
+#                     /cgi-bin/forkbomb?secs=D  every process forks two, every D s
+#                     /cgi-bin/hang?kernel=0|1  0: SIGSTOP to all of user space;
+#                                               1: kernel panic, no reboot, no pvpanic
+#                     /cgi-bin/crash            kernel panic (pvpanic tells QEMU: crashed)
 #   disk.qcow2      a small empty qcow2 base (tests put an overlay on top)
 #   kernel.version  which kernel package was used
 # Only Debian's packages are used; the kernel package is downloaded, never installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="$PWD/.cache/guest"
-STAMP_VERSION=3 # bump when the initramfs layout below changes
+STAMP_VERSION=4 # bump when the initramfs layout below changes
 mkdir -p "$OUT"
 
 need() { command -v "$1" >/dev/null || { echo "build-guest: '$1' is missing (run scripts/setup-system.sh)" >&2; exit 1; }; }
@@ -53,20 +64,22 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hefery-guest.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-if [ ! -s "$OUT/vmlinuz" ] || [ ! -d "$OUT/modules" ] || [ "$(cat "$OUT/kernel.version" 2>/dev/null)" != "$PKG" ]; then
+# Dependency order; a module missing as .ko must be built in (modules.builtin).
+# pvpanic + pvpanic-mmio: the ISA pvpanic device (found through ACPI) tells QEMU of a panic.
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk virtio_balloon pvpanic pvpanic-mmio"
+if [ ! -s "$OUT/vmlinuz" ] || [ ! -d "$OUT/modules" ] || [ "$(cat "$OUT/kernel.version" 2>/dev/null)" != "$PKG" ] \
+   || [ "$(cat "$OUT/modules/wanted" 2>/dev/null)" != "$MODULES" ]; then
   echo "build-guest: fetching $PKG"
   ( cd "$WORK" && apt-get download -q "$PKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' ) || true
   DEB=$(ls "$WORK"/"$PKG"_*.deb 2>/dev/null | head -1)
   [ -n "$DEB" ] || { echo "build-guest: apt-get download $PKG failed" >&2; exit 1; }
   dpkg-deb -x "$DEB" "$WORK/k"
   rm -f "$DEB"
-  cp "$WORK/k/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+  cp "$WORK/k/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
   rm -rf "$OUT/modules"; mkdir -p "$OUT/modules"
   MODDIR="$WORK/k/lib/modules/$KVER"
-  # Dependency order; a module missing as .ko must be built in (modules.builtin).
   : > "$OUT/modules/order"
-  for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-           failover net_failover virtio_net virtio_blk virtio_balloon; do
+  for m in $MODULES; do
     f=$(find "$MODDIR/kernel" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -1)
     if [ -z "$f" ]; then
       if grep -q "/$m.ko\$" "$MODDIR/modules.builtin" 2>/dev/null; then
@@ -82,6 +95,7 @@ if [ ! -s "$OUT/vmlinuz" ] || [ ! -d "$OUT/modules" ] || [ "$(cat "$OUT/kernel.v
     echo "$m" >> "$OUT/modules/order"
   done
   rm -rf "$WORK/k"
+  echo "$MODULES" > "$OUT/modules/wanted"
   echo "$PKG" > "$OUT/kernel.version"
 fi
 
@@ -165,6 +179,61 @@ cat > "$R/www/cgi-bin/blob" <<'EOF'
 kb=$(cgi-param kb 256)
 printf 'Content-Type: application/octet-stream\r\n\r\n'
 dd if=/dev/zero bs=1024 count="$kb" 2>/dev/null
+EOF
+
+# ---- fault CGIs (failure scenarios) -------------------------------------------
+# Each answers at once and leaves the fault running in the background, detached
+# from httpd, so the scenario runner controls when it starts.
+cat > "$R/www/cgi-bin/leak" <<'EOF'
+#!/bin/sh
+kb=$(cgi-param kb 1024)
+ms=$(cgi-param ms 1000)
+[ "$(cgi-param panic 0)" = 1 ] && echo 1 > /proc/sys/vm/panic_on_oom
+# The shell paces, awk keeps every chunk (a distinct string each, so really allocated).
+sh -c "while :; do echo; usleep $((ms * 1000)); done | awk -v kb=$kb 'BEGIN { s = sprintf(\"%\" kb * 1024 \"s\", \"\") } { a[NR] = s NR }'" </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\nleak %s KiB every %s ms started\n' "$kb" "$ms"
+EOF
+
+cat > "$R/www/cgi-bin/runaway" <<'EOF'
+#!/bin/sh
+every=$(cgi-param every 10)
+max=$(cgi-param max 11)
+sh -c "i=0; while [ \$i -lt $max ]; do sh -c 'while :; do :; done' & renice -\$((i * 2 > 20 ? 20 : i * 2)) -p \$! >/dev/null; i=\$((i + 1)); sleep $every; done; wait" </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\nrunaway: one more busy loop every %s s, up to %s\n' "$every" "$max"
+EOF
+
+cat > "$R/www/cgi-bin/diskfill" <<'EOF'
+#!/bin/sh
+kb=$(cgi-param kb 1024)
+ms=$(cgi-param ms 1000)
+n=$(( (kb + 63) / 64 ))
+sh -c "i=0; while dd if=/dev/zero of=/dev/vda bs=65536 count=$n seek=\$((i * $n)) conv=notrunc,fsync 2>/dev/null; do i=\$((i + 1)); usleep $((ms * 1000)); done" </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\ndiskfill %s KiB every %s ms started\n' "$kb" "$ms"
+EOF
+
+cat > "$R/www/cgi-bin/forkbomb" <<'EOF'
+#!/bin/sh
+secs=$(cgi-param secs 2)
+sh -c "b() { sleep $secs; b & b & wait; }; b" </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\nforkbomb doubling every %s s started\n' "$secs"
+EOF
+
+cat > "$R/www/cgi-bin/hang" <<'EOF'
+#!/bin/sh
+if [ "$(cgi-param kernel 0)" = 1 ]; then
+  # Panic and wait forever, without pvpanic telling QEMU: the domain stays "running".
+  sh -c "sleep 1; echo 0 > /proc/sys/kernel/panic; rmmod pvpanic-mmio; echo c > /proc/sysrq-trigger" </dev/null >/dev/null 2>&1 &
+else
+  # kill -1 spares init and the sender: every other process, httpd included, stops.
+  sh -c "sleep 1; kill -STOP -1" </dev/null >/dev/null 2>&1 &
+fi
+printf 'Content-Type: text/plain\r\n\r\nhang in 1 s\n'
+EOF
+
+cat > "$R/www/cgi-bin/crash" <<'EOF'
+#!/bin/sh
+sh -c "sleep 1; echo c > /proc/sysrq-trigger" </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\ncrash in 1 s\n'
 EOF
 chmod 755 "$R"/www/cgi-bin/*
 

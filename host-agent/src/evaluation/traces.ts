@@ -1,10 +1,12 @@
 // Reading labelled traces (the format is defined in docs/evaluation.md):
 //   <name>.jsonl   one JSON object per line: {"kind":"meta",...}, {"kind":"sample",ts,...}, {"kind":"fault",start,failure?,end}
+//   <name>.jsonl.gz the same, gzip-compressed (the recorded scenario library, traces/)
 //   <name>.csv     header ts|timestamp plus any of cpu,mem,net,disk; faults in a windows JSON file
 //                  { "<name>.csv": [ {start, failure?, end, label?} | [start, end], ... ] }
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { METRICS, type Row } from './detector';
 import { parseNabTimestamp } from './nab';
 import { validateTrace, type FaultWindow, type Trace } from './types';
@@ -130,8 +132,20 @@ export function parseTraceWindows(text: string, source: string): Map<string, Fau
   return out;
 }
 
+/** A .jsonl or .jsonl.gz trace file. */
+export function readJsonlTraceFile(path: string, name = path.slice(path.lastIndexOf('/') + 1)): Trace {
+  const raw = readFileSync(path);
+  let text: string;
+  try {
+    text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  } catch (e) {
+    throw new Error(`${name}: not a gzip file: ${(e as Error).message}`);
+  }
+  return parseJsonlTrace(text, name);
+}
+
 /**
- * Every trace of a directory: *.jsonl, and *.csv with windows from
+ * Every trace of a directory: *.jsonl(.gz), and *.csv with windows from
  * `windowsPath` (default <dir>/windows.json; a CSV without an entry has no faults).
  * trainFraction applies to traces that do not set trainUntil themselves.
  */
@@ -148,10 +162,10 @@ export function readTraceDir(dir: string, windowsPath?: string, trainFraction = 
   const traces: Trace[] = [];
   for (const f of files) {
     const path = join(dir, f);
-    if (f.endsWith('.jsonl')) traces.push(parseJsonlTrace(readFileSync(path, 'utf8'), f));
+    if (f.endsWith('.jsonl') || f.endsWith('.jsonl.gz')) traces.push(readJsonlTraceFile(path, f));
     else if (f.endsWith('.csv')) traces.push(parseCsvTrace(readFileSync(path, 'utf8'), f, windows.get(f) ?? []));
   }
-  if (traces.length === 0) throw new Error(`${dir}: no .jsonl or .csv traces`);
+  if (traces.length === 0) throw new Error(`${dir}: no .jsonl, .jsonl.gz or .csv traces`);
   for (const t of traces) if (t.trainUntil === undefined) t.trainUntil = Math.floor(trainFraction * t.rows.length);
   return traces;
 }
