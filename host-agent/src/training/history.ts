@@ -4,7 +4,7 @@
 // event loop (WAL: readers do not block the writer, nor it them).
 
 import Database from 'better-sqlite3';
-import type { DomainState, Sample } from '../protocol/api';
+import type { DomainState, HealthLabel, Sample } from '../protocol/api';
 
 interface Row {
   ts: number;
@@ -43,4 +43,11 @@ export function openReadOnly(path: string): Database.Database {
   } catch (e) {
     throw new Error(`cannot read the store at ${path}: ${(e as Error).message}`);
   }
+}
+
+/** Incidents of `domain` overlapping [from, to] (store/schema.ts incidents table). */
+export function readIncidents(db: Database.Database, domain: string, from: number, to: number): Array<{ from: number; to: number; health: HealthLabel }> {
+  const rows = db.prepare('SELECT from_ts, to_ts, health FROM incidents WHERE domain = ? AND to_ts >= ? AND from_ts <= ? ORDER BY from_ts ASC')
+    .all(domain, from, to) as Array<{ from_ts: number; to_ts: number; health: HealthLabel }>;
+  return rows.map((r) => ({ from: r.from_ts, to: r.to_ts, health: r.health }));
 }

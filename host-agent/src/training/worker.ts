@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { trainModel, TrainingCancelled, type TrainingSeries } from '../hmm/train';
 import { openReadOnly, readSamples } from './history';
-import type { WorkerJob, WorkerMessage } from './protocol';
+import { throttleProgress, type WorkerJob, type WorkerMessage } from './protocol';
 
 const PROGRESS_MS = 50;
 
@@ -29,23 +29,13 @@ function run(job: WorkerJob): void {
     const given = job.source.samples;
     series = job.domains.map((domain) => ({ domain, samples: given[domain] ?? [], incidents: job.incidents[domain] ?? [] }));
   }
-  let last = 0;
-  let pending: WorkerMessage | null = null;
+  const progress = throttleProgress<WorkerMessage & { type: 'progress' }>(post, PROGRESS_MS);
   const model = trainModel(series, {
     ...job.options,
-    onProgress: (p) => {
-      const now = Date.now();
-      const msg: WorkerMessage = { type: 'progress', ...p };
-      if (p.iteration === 0 && pending) post(pending);
-      if (p.iteration === 0 || now - last >= PROGRESS_MS) {
-        post(msg);
-        last = now;
-        pending = null;
-      } else pending = msg;
-    },
+    onProgress: (p) => progress.report({ type: 'progress', ...p }),
     shouldStop: () => Atomics.load(cancel, 0) === 1,
   }).model;
-  if (pending) post(pending);
+  progress.flush();
   post({ type: 'done', model });
 }
 
