@@ -90,7 +90,11 @@ export class PolicyProtectionService implements ProtectionService {
     if (s.mode === 'unprotected') return { mode: 'unprotected', intervalMs: null, pinnedUntil: null, backend: this.backend, reason: s.reason };
     const cur = this.opts.backend.current(domain);
     const pending = s.targetMs !== null && cur !== s.targetMs ? ` (pending: ${s.targetMs} ms, in effect: ${cur === null ? 'none' : `${cur} ms`})` : '';
-    return { mode: s.mode, intervalMs: cur, pinnedUntil: s.pinnedUntil, backend: this.backend, reason: (s.reason + pending).slice(0, 500) };
+    const p = this.ctl.policyOf(domain);
+    return {
+      mode: s.mode, intervalMs: cur, pinnedUntil: s.pinnedUntil, backend: this.backend, reason: (s.reason + pending).slice(0, 500),
+      ...(p ? { thresholds: { raise: p.raise, lower: p.lower } } : {}),
+    };
   }
 
   async pin(req: Params<'interval.pin'>): Promise<Decision> {

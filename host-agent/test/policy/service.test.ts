@@ -17,7 +17,7 @@ import { memoryLogger } from '../../src/log';
 import { parsePolicyConfig } from '../../src/policy/config';
 import { PolicyProtectionService } from '../../src/policy/service';
 import type { DecisionSink, NewDecision } from '../../src/policy/types';
-import { Decision, ErrorCodes, type DomainState, type Sample } from '../../src/protocol/api';
+import { Decision, ErrorCodes, ProtectionStatus, type DomainState, type Sample } from '../../src/protocol/api';
 import { RpcFailure } from '../../src/protocol/peer';
 import { makeFakeXl } from '../backends/fake-xl';
 import { waitFor } from '../backends/wait';
@@ -60,8 +60,9 @@ test('dry-run: start-up decision, then only changes are recorded; status tells m
   assert.match(d.reason, /agent start-up: safe interval .*; dry-run: recorded only, no replication driven/);
   assert.deepEqual(svc.status('vm1'), {
     mode: 'auto', intervalMs: 100, pinnedUntil: null, backend: 'dry-run',
-    reason: 'risk 0.050 < lower 0.2: relaxing after the dwell (60.0 s left)',
+    reason: 'risk 0.050 < lower 0.2: relaxing after the dwell (60.0 s left)', thresholds: { raise: 0.5, lower: 0.2 },
   });
+  ProtectionStatus.parse(svc.status('vm1'), 'status');
   svc.observe(sample('vm1'), risk(0.9));
   svc.observe(sample('other'), risk(0.9));
   await svc.settled();
