@@ -6,14 +6,15 @@
 // predictors. fit() trains; score() feeds every row, in order, to a fresh
 // predictor and returns risk.next (P(abnormal or failed at t+1)).
 //
-// TODO(hmm): host-agent/src/hmm/ and host-agent/src/predictor/ export no
-// trainer yet. hmmDetectorFactory() needs, from those modules, something like
-//   trainModel(samples: Sample[], opts?) -> Model            (Baum-Welch on the discretized observations)
-//   createPredictor(model: Model): RiskPredictor             (the forward filter)
-// and then is:  return () => new HmmDetector({ train: (s) => { const m = trainModel(s); return () => createPredictor(m); } });
+// The backend used by `hefery-agent evaluate` and scripts/results.ts is the
+// agent's own: trainModel (hmm/train.ts) on the training rows, unsupervised
+// (a detector's fit() sees no labels), and the live HmmPredictor (forward
+// filter) over every row: the same code path as the daemon's.
 
 import type { Sample } from '../protocol/api';
 import type { RiskPredictor } from '../predictor/types';
+import { trainModel, type TrainOptions } from '../hmm/train';
+import { HmmPredictor, type PredictorOptions } from '../predictor/hmmPredictor';
 import { clamp01, type Detector, type Row } from './detector';
 import type { DetectorFactory } from './run';
 
@@ -74,6 +75,17 @@ export class HmmDetector implements Detector {
   }
 }
 
-export async function hmmDetectorFactory(): Promise<DetectorFactory> {
-  throw new Error('detector "hmm" is not available yet: the HMM modules (host-agent/src/hmm, host-agent/src/predictor) export no trainer/predictor to build it from (see the TODO in evaluation/hmmDetector.ts)');
+/** The agent's training and live predictor as an HmmBackend. */
+export function agentHmmBackend(train: TrainOptions = {}, predict: PredictorOptions = {}): HmmBackend {
+  return {
+    train(samples) {
+      const { model } = trainModel([{ domain: samples[0]?.domain ?? 'trace', samples }], train);
+      return () => new HmmPredictor(model, predict);
+    },
+  };
+}
+
+export async function hmmDetectorFactory(train: TrainOptions = {}, predict: PredictorOptions = {}): Promise<DetectorFactory> {
+  const backend = agentHmmBackend(train, predict);
+  return () => new HmmDetector(backend);
 }

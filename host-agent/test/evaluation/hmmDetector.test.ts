@@ -49,3 +49,21 @@ test('the HMM adapter trains on the training rows, scores with a fresh predictor
   assert.deepEqual(d.score(rows), [0, 0.4, 0.4, 0.9], 'a fresh predictor per call');
   assert.equal(log.made, 2);
 });
+
+test('the real hmm detector (agent training + live predictor): causal scores in [0, 1], high in the abnormal episodes', async () => {
+  const { detectorFactories } = await import('../../src/evaluation/run');
+  const { syntheticHistory } = await import('../hmm/helpers');
+  const make = (await detectorFactories(['hmm'])).get('hmm')!;
+  const toRow = (s: Sample) => ({ ts: s.ts, cpu: s.cpuPct, mem: s.memPct, net: s.netRxBps, disk: s.diskWrBps });
+  const train = syntheticHistory(2000, 31).samples.map(toRow);
+  const test = syntheticHistory(1500, 32);
+  const rows = test.samples.map(toRow);
+  const d = make();
+  d.fit(train);
+  const scores = d.score(rows);
+  assert.equal(scores.length, rows.length);
+  assert.ok(scores.every((x) => x >= 0 && x <= 1));
+  const mean = (pick: boolean) => { const xs = scores.filter((_, i) => test.abnormal[i] === pick); return xs.reduce((a, b) => a + b, 0) / xs.length; };
+  assert.ok(mean(true) > 0.8 && mean(false) < 0.05, `${mean(true)} vs ${mean(false)}`);
+  assert.deepEqual(d.score(rows.slice(0, 700)), scores.slice(0, 700), 'causal, and scoring leaves the fitted state alone');
+});
