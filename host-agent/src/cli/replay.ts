@@ -5,9 +5,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { FaultWindow, Trace } from '../evaluation/types';
-import { parseCsvTrace, parseJsonlTrace, parseTraceWindows } from '../evaluation/traces';
+import { parseCsvTrace, parseTraceWindows, readJsonlTraceFile } from '../evaluation/traces';
 import { rowToSample } from '../evaluation/hmmDetector';
 import { formatNabTimestamp } from '../evaluation/nab';
 import type { HmmModel } from '../hmm/model';
@@ -45,16 +44,7 @@ const out = (s: string) => void process.stdout.write(s + '\n');
 function readTrace(path: string, windowsPath: string | undefined): Trace {
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
   const name = basename(path);
-  if (name.endsWith('.jsonl') || name.endsWith('.jsonl.gz')) {
-    const raw = readFileSync(path);
-    let text: string;
-    try {
-      text = (name.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-    } catch (e) {
-      throw new Error(`${path}: not a gzip file: ${(e as Error).message}`);
-    }
-    return parseJsonlTrace(text, name);
-  }
+  if (name.endsWith('.jsonl') || name.endsWith('.jsonl.gz')) return readJsonlTraceFile(path, name);
   if (name.endsWith('.csv')) {
     const wp = windowsPath ?? join(dirname(path), 'windows.json');
     const windows = existsSync(wp) ? (parseTraceWindows(readFileSync(wp, 'utf8'), wp).get(name) ?? []) : [];

@@ -4,33 +4,16 @@
 // event loop (WAL: readers do not block the writer, nor it them).
 
 import Database from 'better-sqlite3';
-import type { DomainState, HealthLabel, Sample } from '../protocol/api';
-
-interface Row {
-  ts: number;
-  state: DomainState;
-  cpu_pct: number | null;
-  mem_pct: number | null;
-  net_rx_bps: number | null;
-  net_tx_bps: number | null;
-  disk_rd_bps: number | null;
-  disk_wr_bps: number | null;
-}
+import type { HealthLabel, Sample } from '../protocol/api';
 
 /** Every sample of `domain` with from <= ts <= to, in time order. */
 export function readSamples(db: Database.Database, domain: string, from: number, to: number): Sample[] {
-  const st = db.prepare(
-    `SELECT ts, state, cpu_pct, mem_pct, net_rx_bps, net_tx_bps, disk_rd_bps, disk_wr_bps
+  // Columns renamed to the Sample's fields: each row is a Sample as it stands.
+  return db.prepare(
+    `SELECT domain, ts, state, cpu_pct AS cpuPct, mem_pct AS memPct, net_rx_bps AS netRxBps, net_tx_bps AS netTxBps,
+            disk_rd_bps AS diskRdBps, disk_wr_bps AS diskWrBps
      FROM samples WHERE domain = ? AND ts >= ? AND ts <= ? ORDER BY ts ASC, rowid ASC`,
-  );
-  const out: Sample[] = [];
-  for (const r of st.iterate(domain, from, to) as IterableIterator<Row>) {
-    out.push({
-      domain, ts: r.ts, state: r.state, cpuPct: r.cpu_pct, memPct: r.mem_pct,
-      netRxBps: r.net_rx_bps, netTxBps: r.net_tx_bps, diskRdBps: r.disk_rd_bps, diskWrBps: r.disk_wr_bps,
-    });
-  }
-  return out;
+  ).all(domain, from, to) as Sample[];
 }
 
 /** Opens the store file read-only; a clear error when it is missing or not a database. */

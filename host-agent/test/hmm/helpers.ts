@@ -1,18 +1,10 @@
 // Shared by the HMM tests: a deterministic PRNG, random models, sampling.
 import type { Hmm } from '../../src/hmm/core';
+import { seededRandom } from '../../src/hmm/train';
 import type { Sample } from '../../src/protocol/api';
 
-/** Deterministic PRNG (mulberry32) so every run sees the same models. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, the one training uses) so every run sees the same models. */
+export const rng = seededRandom;
 
 export function randomRow(r: () => number, k: number): number[] {
   const row = Array.from({ length: k }, () => 0.05 + r());
