@@ -1,0 +1,157 @@
+// Host side of test/xen/dom0/remus-driver.ts: starts the driver in dom0 over
+// ssh, sends commands, collects its JSON-line events (times are the driver's
+// monotonic ms, so all times of one run compare with each other).
+
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Lane } from './lane';
+import { DOM0_DRIVER, DOM0_LIB, DOM0_NODE } from './payload';
+
+export interface DriverEvent {
+  ev: 'ready' | 'xl' | 'restart' | 'fault' | 'log' | 'ack' | 'result' | 'fatal';
+  t: number;
+  [k: string]: unknown;
+}
+
+export interface RestartEvent extends DriverEvent {
+  fromMs: number | null;
+  toMs: number;
+  waitedMs: number;
+  gapMs: number;
+}
+
+export class RemusDriver {
+  readonly events: DriverEvent[] = [];
+  private readonly child: ChildProcess;
+  private nextId = 1;
+  private readonly waiters: Array<{ test: (e: DriverEvent) => boolean; resolve: (e: DriverEvent) => void }> = [];
+  private stderr = '';
+  private exited: Promise<number | null>;
+
+  /** `backend`: the agent config's backend section, passed to parseBackendConfig in dom0. */
+  constructor(lane: Lane, domain: string, backend: unknown, private readonly echo: (e: DriverEvent) => void = () => undefined) {
+    const arg = JSON.stringify({ domain, backend }).replace(/'/g, `'\\''`);
+    this.child = lane.spawnDom0(`LD_LIBRARY_PATH=${DOM0_LIB} exec ${DOM0_NODE} ${DOM0_DRIVER} '${arg}'`);
+    this.child.stderr?.on('data', (c: Buffer) => (this.stderr = (this.stderr + c.toString('utf8')).slice(-4000)));
+    const rl = createInterface({ input: this.child.stdout! });
+    rl.on('line', (line) => {
+      let e: DriverEvent;
+      try {
+        e = JSON.parse(line) as DriverEvent;
+      } catch {
+        e = { ev: 'log', t: this.lastT(), line: `(not JSON) ${line}` };
+      }
+      this.events.push(e);
+      this.echo(e);
+      for (const w of [...this.waiters]) {
+        if (w.test(e)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
+      }
+    });
+    this.exited = new Promise((res) => this.child.once('close', (code) => res(code)));
+  }
+
+  private lastT(): number {
+    return this.events.length ? this.events[this.events.length - 1].t : 0;
+  }
+
+  /** Latest driver time seen. */
+  now(): number {
+    return this.lastT();
+  }
+
+  /** Resolves with the first event (already seen or coming) that passes `test`. */
+  waitFor(test: (e: DriverEvent) => boolean, timeoutMs: number, what: string): Promise<DriverEvent> {
+    const seen = this.events.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = { test, resolve: (e: DriverEvent) => (clearTimeout(timer), resolve(e)) };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; driver stderr: ${this.stderr.trim() || '(none)'}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+      void this.exited.then((code) => {
+        if (this.waiters.includes(w)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          clearTimeout(timer);
+          reject(new Error(`driver exited (${code}) while waiting for ${what}: ${this.stderr.trim() || '(no stderr)'}`));
+        }
+      });
+    });
+  }
+
+  private send(cmd: Record<string, unknown>): number {
+    const id = this.nextId++;
+    this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+    return id;
+  }
+
+  /** backend.setInterval; resolves with the result event (ok or not). */
+  async set(intervalMs: number, timeoutMs: number): Promise<DriverEvent> {
+    const id = this.send({ cmd: 'set', intervalMs });
+    return this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, `setInterval(${intervalMs})`);
+  }
+
+  /** A time mark on the driver's clock: resolves with the driver time the mark arrived. */
+  async mark(timeoutMs = 60_000): Promise<number> {
+    const id = this.send({ cmd: 'mark' });
+    return (await this.waitFor((e) => e.ev === 'ack' && e.id === id, timeoutMs, 'mark')).t;
+  }
+
+  async close(leaveRunning: boolean, timeoutMs: number): Promise<void> {
+    const id = this.send({ cmd: 'close', leaveRunning });
+    try {
+      await this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, 'close');
+    } finally {
+      this.child.stdin!.end();
+      const t = setTimeout(() => this.child.kill('SIGTERM'), 10_000);
+      await this.exited;
+      clearTimeout(t);
+    }
+  }
+
+  kill(): void {
+    this.child.kill('SIGTERM');
+  }
+}
+
+// ---- the checkpoint signal ---------------------------------------------------------------
+// xl's own output, as the backend logs it: libxc's save side prints one
+// "Checkpointed save: N/N" progress line per checkpoint sent (primary), and the
+// receiving side (`xl migrate-receive -r`, whose output shares the stream) one
+// "All records processed" line per checkpoint applied to the secondary.
+
+export const SENT = /xc: progress: Checkpointed save: \d+\/\d+/;
+export const APPLIED = /xc: info: All records processed/;
+
+export interface PhaseStats {
+  intervalMs: number;
+  seconds: number;
+  sent: number;
+  applied: number;
+  perSecond: number;
+  /** Time between consecutive sent checkpoints, ms. */
+  gapMs: { min: number; median: number; max: number } | null;
+}
+
+export function xlTimes(events: readonly DriverEvent[], re: RegExp, from: number, to: number): number[] {
+  return events.filter((e) => e.ev === 'xl' && e.t >= from && e.t < to && re.test(String(e.line))).map((e) => e.t);
+}
+
+export function phaseStats(events: readonly DriverEvent[], intervalMs: number, from: number, to: number): PhaseStats {
+  const sent = xlTimes(events, SENT, from, to);
+  const applied = xlTimes(events, APPLIED, from, to);
+  const gaps = sent.slice(1).map((t, i) => t - sent[i]).sort((a, b) => a - b);
+  const seconds = (to - from) / 1000;
+  return {
+    intervalMs,
+    seconds: Math.round(seconds * 10) / 10,
+    sent: sent.length,
+    applied: applied.length,
+    perSecond: Math.round((sent.length / seconds) * 1000) / 1000,
+    gapMs: gaps.length ? { min: gaps[0], median: gaps[Math.floor(gaps.length / 2)], max: gaps[gaps.length - 1] } : null,
+  };
+}

@@ -1,0 +1,111 @@
+// Test fixture: the nested Xen lane (scripts/xen-lane/). Builds it (cached),
+// boots Xen 4.17 + dom0 inside QEMU (TCG) in the network namespace hefery-xl
+// with the payload (host node + the dom0 driver bundle), creates the PVH guest
+// hefery-g1, and tears everything down again (QEMU by its pid file, the
+// namespace). Xen here is REAL (Debian's hypervisor and tools), only nested.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildPayload } from './payload';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const LANE_DIR = join(REPO_ROOT, '.cache', 'xen-lane');
+const BOOT = join(REPO_ROOT, 'scripts', 'xen-lane', 'boot.sh');
+const BUILD = join(REPO_ROOT, 'scripts', 'xen-lane', 'build.sh');
+
+export const NETNS = 'hefery-xl';
+export const HOST_ADDR = '10.214.0.1';
+export const DOM0_ADDR = '10.214.0.2';
+export const GUEST_ADDR = '10.214.0.3';
+export const GUEST = 'hefery-g1';
+
+export interface Lane {
+  /** Runs `cmd` (a shell line) in dom0 over ssh; resolves with stdout, rejects with stderr on failure. */
+  sh(cmd: string, timeoutMs?: number): Promise<string>;
+  /** A long-running dom0 command with piped stdio (e.g. the driver). */
+  spawnDom0(cmd: string): ChildProcess;
+  /** GET http://GUEST_ADDR<path> from the namespace: the body, or null when it does not answer. */
+  http(path?: string): Promise<string | null>;
+  /** The serial console log so far (Xen + dom0). */
+  consoleLog(): string;
+  stop(): Promise<void>;
+}
+
+/** Runs a command to completion; output goes to our stderr (build and boot are long and chatty). */
+function runLoud(cmd: string, args: string[], timeoutMs: number): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: REPO_ROOT });
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) res();
+      else rej(new Error(`${cmd} ${args.join(' ')} failed (${sig ?? `exit ${code}`})`));
+    });
+  });
+}
+
+function capture(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn('bash', [BOOT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
+  await runLoud('bash', [BUILD], 30 * 60_000);
+  const payload = await buildPayload(REPO_ROOT, join(LANE_DIR, 'payload'));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await runLoud('bash', [BOOT, 'stop'], 60_000);
+  };
+  try {
+    await runLoud('bash', [BOOT, 'start', payload], 15 * 60_000);
+    if (opts.guest !== false) await runLoud('bash', [BOOT, 'guest'], 15 * 60_000);
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+  return {
+    async sh(cmd, timeoutMs = 120_000) {
+      const r = await capture(['ssh', cmd], timeoutMs);
+      if (r.code !== 0) throw new Error(`dom0: ${cmd}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+      return r.stdout;
+    },
+    spawnDom0(cmd) {
+      return spawn('bash', [BOOT, 'ssh', cmd], { stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    },
+    async http(path = '/cgi-bin/ok') {
+      const r = await capture(['http', path], 15_000);
+      if (r.code !== 0) return null;
+      const at = r.stdout.indexOf('\r\n\r\n');
+      return at < 0 ? null : r.stdout.slice(at + 4);
+    },
+    consoleLog() {
+      try {
+        return readFileSync(join(LANE_DIR, 'run', 'console.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    stop,
+  };
+}
