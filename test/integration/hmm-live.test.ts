@@ -8,26 +8,23 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NotificationParams, TrainDone, TrainProgress } from '../../host-agent/src/protocol/api';
 import { connectAgent, type AgentConnection } from '../../host-agent/src/rpc/client';
-import { REPO_ROOT, startLibvirt, type LibvirtServices } from '../fixtures/libvirt';
+import { startAgentProcess, type AgentProcess } from '../fixtures/agent';
+import { startLibvirt, type LibvirtServices } from '../fixtures/libvirt';
 import { createTestNet, type TestNet } from '../fixtures/netns';
 import { bootGuest, type TestGuest } from '../fixtures/guest';
 
-const CLI = join(REPO_ROOT, 'host-agent', 'src', 'cli.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let services: LibvirtServices | undefined;
 let net: TestNet | undefined;
 let guest: TestGuest | undefined;
 let dir = '';
-let agent: ChildProcess | undefined;
-let agentLog = '';
-let exited: Promise<number | null> | undefined;
+let agent: AgentProcess | undefined;
 let client: AgentConnection | undefined;
 const progress: TrainProgress[] = [];
 const done: TrainDone[] = [];
@@ -38,7 +35,7 @@ async function waitFor<T>(what: string, ms: number, probe: () => T | undefined |
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n--- agent log ---\n${agentLog.slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n--- agent log ---\n${agent?.log().slice(-4000)}`);
     await sleep(200);
   }
 }
@@ -49,7 +46,7 @@ before(async () => {
   guest = await bootGuest({ net });
   console.log(`# guest ${guest.name} answered after ${guest.bootSeconds.toFixed(1)} s`);
   dir = mkdtempSync(join(tmpdir(), 'hefery-hmm-it-'));
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({
+  agent = startAgentProcess({
     libvirt: { uri: services.uri },
     socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
     store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
@@ -59,14 +56,8 @@ before(async () => {
     logLevel: 'debug',
     policy: { protect: [guest.name] },
     backend: { type: 'dry-run' },
-  }));
-  agent = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'agent.json'), '--run-dir', dir], {
-    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  agent.stdout?.on('data', (c) => (agentLog += c));
-  agent.stderr?.on('data', (c) => (agentLog += c));
-  exited = new Promise((res) => agent!.once('exit', (code) => res(code)));
-  await waitFor('the agent socket', 30_000, () => (existsSync(join(dir, 'agent.sock')) ? true : agent!.exitCode !== null ? Promise.reject(new Error(agentLog)) : undefined));
+  }, dir);
+  await agent.listening(join(dir, 'agent.sock'));
   client = await connectAgent(join(dir, 'agent.sock'), {
     client: 'hmm-live-test',
     onNotification: (name, params) => {
@@ -80,11 +71,7 @@ before(async () => {
 
 after(async () => {
   client?.close();
-  if (agent && agent.exitCode === null && agent.signalCode === null) {
-    agent.kill('SIGTERM');
-    await Promise.race([exited, sleep(15_000)]);
-    if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
-  }
+  await agent?.stop();
   await guest?.destroy();
   await net?.destroy();
   await services?.stop();
@@ -119,7 +106,7 @@ test("model.train over RPC: train.progress, then train.done with the model; afte
   const g = guest!;
   const { jobId } = await client!.peer.call('model.train', { domains: [g.name], restarts: 2, maxIterations: 30 });
   const result = await waitFor('train.done', 60_000, () => done.find((d) => d.jobId === jobId));
-  assert.ok(result.ok, `training failed: ${result.error}\n${agentLog.slice(-3000)}`);
+  assert.ok(result.ok, `training failed: ${result.error}\n${agent!.log().slice(-3000)}`);
   const mine = progress.filter((p) => p.jobId === jobId);
   assert.ok(mine.length > 0, 'progress notifications');
   assert.deepEqual([...new Set(mine.map((p) => p.restart))], [0, 1]);
@@ -128,7 +115,7 @@ test("model.train over RPC: train.progress, then train.done with the model; afte
   assert.equal(model.domain, g.name);
   assert.equal(model.states.length, 9);
   assert.ok(model.observations >= 40);
-  assert.match(agentLog, new RegExp(`${jobId}: training started on a worker thread`));
+  assert.match(agent!.log(), new RegExp(`${jobId}: training started on a worker thread`));
   assert.deepEqual(readdirSync(join(dir, 'models', g.name)), [`${model.version}.json`]);
 
   const since = Date.now();
