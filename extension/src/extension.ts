@@ -53,6 +53,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const view = vscode.window.createTreeView('hefery.hosts', { treeDataProvider: tree });
   tree.setVisible(view.visible);
   const status = new RiskStatusBar(m);
+  // A host that just connected shows its domains (its row was not expandable while disconnected).
+  const lastState = new Map<string, string>();
+  const expandOnConnect = m.onDidChange((c) => {
+    if (c.hostId === undefined || c.domain !== undefined) return;
+    const state = m.host(c.hostId)?.state;
+    const before = lastState.get(c.hostId);
+    if (state) lastState.set(c.hostId, state);
+    if (state === 'connected' && before === 'connecting' && view.visible) {
+      const node = tree.hostNode(c.hostId);
+      // After the tree has redrawn the row as expandable (it gathers changes for 250 ms).
+      setTimeout(() => view.reveal(node, { expand: true, select: false, focus: false }).then(undefined, (e: Error) => log.debug(`reveal: ${e.message}`)), 400);
+    }
+  });
 
   const panelHost: PanelHost = {
     api: (hostId) => m.connect(hostId),
@@ -66,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const sshConfigWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dirname(cfgPath)), basename(cfgPath)));
 
   context.subscriptions.push(
-    log, tree, view, status, sshConfigWatcher,
+    log, tree, view, status, sshConfigWatcher, expandOnConnect,
     view.onDidChangeVisibility((e) => tree.setVisible(e.visible)),
     ...registerHostCommands(ctx),
     ...registerDomainCommands(ctx),
