@@ -2,8 +2,12 @@
 // the shared NAB data (../shared/data/nab) and on the labelled traces in
 // traces/ when there are any. Run: node --import tsx scripts/results.ts
 //   [--nab DIR] [--traces DIR] [--out DIR] [--detectors hmm,threshold,threshold-binary,ewma]
-// Bounded: a few seconds for the baselines on the 9 NAB files.
+//   [--record-scenarios LIST|all [--scenario-repeat N]]
+// Bounded: a few seconds for the baselines on the 9 NAB files. --record-scenarios
+// first records the failure scenarios on the real test guest into the traces
+// directory (scripts/scenarios/run.ts; minutes per run, see docs/scenarios.md).
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,11 +17,14 @@ import { duration, num, pct } from '../host-agent/src/evaluation/report';
 import { detectorFactories, evaluateNab, evaluateTraces, type DetectorFactory, type DetectorReport } from '../host-agent/src/evaluation/run';
 import { svgDocument, type PanelOptions, type Series } from '../host-agent/src/evaluation/svg';
 import { readTraceDir } from '../host-agent/src/evaluation/traces';
+import { scenarioSection } from './scenarios/results-section';
 
 const ROOT = resolve(__dirname, '..');
 const COLORS: Record<string, string> = { hmm: '#1f77b4', threshold: '#d62728', 'threshold-binary': '#ff7f0e', ewma: '#2ca02c' };
 const SWEEP = parseThresholds('0:1:0.01');
 const SHOWN = parseThresholds('0.1:0.9:0.1');
+/** The recorded scenarios last minutes at 1-s samples: alarms re-arm after a minute, not an hour. */
+const SCENARIO_REFRACTORY_MS = 60_000;
 
 function mdTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -84,7 +91,10 @@ function examplePanels(file: NabCorpusFile, reports: readonly DetectorReport[], 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { nab: { type: 'string' }, traces: { type: 'string' }, out: { type: 'string' }, detectors: { type: 'string' } },
+    options: {
+      nab: { type: 'string' }, traces: { type: 'string' }, out: { type: 'string' }, detectors: { type: 'string' },
+      'record-scenarios': { type: 'string' }, 'scenario-repeat': { type: 'string' },
+    },
     strict: true,
   });
   const t0 = performance.now();
@@ -92,6 +102,11 @@ async function main(): Promise<void> {
   const tracesDir = resolve(values.traces ?? join(ROOT, 'traces'));
   const outDir = resolve(values.out ?? join(ROOT, 'results'));
   mkdirSync(outDir, { recursive: true });
+  if (values['record-scenarios'] !== undefined) {
+    const args = ['--import', 'tsx', join(ROOT, 'scripts', 'scenarios', 'run.ts'), '--scenarios', values['record-scenarios'], '--out', tracesDir, '--repeat', values['scenario-repeat'] ?? '2'];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`recording the scenarios failed (exit ${r.status ?? r.signal}): scripts/scenarios/run.ts ${args.slice(3).join(' ')}`);
+  }
 
   const wanted = (values.detectors ?? 'hmm,threshold,threshold-binary,ewma').split(',').map((s) => s.trim()).filter(Boolean);
   const factories = new Map<string, DetectorFactory>();
@@ -152,16 +167,25 @@ async function main(): Promise<void> {
     }
   } else md.push(`## NAB`, '', `No NAB data at ${nabDir}.`, '');
 
-  // Recorded traces
+  // Recorded failure scenarios (scripts/scenarios/, docs/scenarios.md)
   if (existsSync(tracesDir)) {
     const traces = readTraceDir(tracesDir);
-    const reports = [...factories].map(([name, f]) => evaluateTraces(name, f, traces, SWEEP, opts));
-    md.push('## Recorded fault-injection traces (traces/)', '', `${traces.length} traces, ${traces.reduce((a, t) => a + t.windows.length, 0)} fault windows.`, '', mdTable(BEST_HEADER.slice(0, 10), reports.map((r) => bestRow(r).slice(0, 10))), '');
-    for (const r of reports) md.push(`### ${r.detector}: sweep`, '', sweepTable(r), '');
+    const tOpts = { ...opts, refractoryMs: SCENARIO_REFRACTORY_MS };
+    const reports = [...factories].map(([name, f]) => evaluateTraces(name, f, traces, SWEEP, tOpts));
+    md.push(
+      '## Recorded failure scenarios (traces/)',
+      '',
+      `${traces.length} traces, ${traces.reduce((a, t) => a + t.windows.length, 0)} fault windows. Alarm refractory period here: ${duration(SCENARIO_REFRACTORY_MS)} (the traces last minutes, at one sample per second).`,
+      '',
+      mdTable(BEST_HEADER.slice(0, 10), reports.map((r) => bestRow(r).slice(0, 10))),
+      '',
+    );
     if (reports.length) {
       writeFileSync(join(outDir, 'pr-traces.svg'), svgDocument([prPanel('Precision-recall on recorded traces', reports)]));
       md.push('![precision-recall on recorded traces](pr-traces.svg)', '');
     }
+    md.push(...scenarioSection({ traces, reports, opts: tOpts, outDir, colors: COLORS, table: mdTable }));
+    for (const r of reports) md.push(`### ${r.detector}: sweep`, '', sweepTable(r), '');
   } else md.push('## Recorded fault-injection traces', '', 'None yet: `traces/` does not exist (the scenario recorder writes it).', '');
 
   md.push(`_Run time ${((performance.now() - t0) / 1000).toFixed(1)} s._`, '');

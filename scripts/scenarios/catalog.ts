@@ -60,8 +60,8 @@ export const SCENARIOS: readonly Scenario[] = [
     label: 'cpu-runaway',
     summary: 'busy loops multiply, each at a higher priority, until httpd is starved and stops answering',
     variants: [
-      { name: 'every 8 s', trigger: cgi('/cgi-bin/runaway', { every: 8, max: 11 }), failure: ['outage'] },
-      { name: 'every 4 s', trigger: cgi('/cgi-bin/runaway', { every: 4, max: 11 }), failure: ['outage'] },
+      { name: 'every 8 s', trigger: cgi('/cgi-bin/runaway', { every: 8, max: 24 }), failure: ['outage'] },
+      { name: 'every 4 s', trigger: cgi('/cgi-bin/runaway', { every: 4, max: 24 }), failure: ['outage'] },
     ],
     maxWaitS: 240,
   },
@@ -112,7 +112,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'the domain dies: a kernel panic that pvpanic reports to QEMU (libvirt: crashed, then destroyed)',
     variants: [
       { name: 'sudden panic', trigger: cgi('/cgi-bin/crash'), failure: ['crashed'] },
-      { name: 'panic on OOM after a 2MiB/s leak', trigger: cgi('/cgi-bin/leak', { kb: 2048, ms: 1000, panic: 1 }), failure: ['crashed'] },
+      { name: 'panic on OOM after a 1MiB/s leak', trigger: cgi('/cgi-bin/leak', { kb: 1024, ms: 1000, panic: 1 }), failure: ['crashed'] },
     ],
     maxWaitS: 240,
   },

@@ -59,7 +59,8 @@ export class NetnsWorker {
 
   /** Starts the worker in namespace `ns`; resolves once it said it is ready. */
   static async start(ns: string): Promise<NetnsWorker> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', WORKER], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    // The namespace as an (unused) argument: it names the worker in `ps`.
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', WORKER, ns], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const w = new NetnsWorker(child, ns);
     const ready = new Promise<Reply>((res) => w.pending.set(0, res));
     const timeout = new Promise<Reply>((res) => setTimeout(() => res({ id: 0, ok: false, error: 'no ready line within 30 s' }), 30_000).unref());

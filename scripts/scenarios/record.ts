@@ -125,7 +125,7 @@ export async function recordScenario(o: RecordOptions): Promise<RecordResult> {
     signal?.throwIfAborted();
 
     const domain = `hefery-scn-${scenario.name}-${uniqueId()}`;
-    log(`booting ${domain} (${variant.name}: ${describeTrigger(variant.trigger)})`);
+    log(`booting ${domain} (${variant.name}: ${describeTrigger(variant.trigger)}), run directory ${runDir}, namespace ${net.ns}`);
     // Registered before the boot: a Ctrl-C during `virsh create` still destroys it.
     let destroyGuest: () => Promise<void> = async () => undefined;
     td.add('guest', () => destroyGuest());
