@@ -129,8 +129,8 @@ const HOST_ICONS: Record<HostView['state'], vscode.ThemeIcon> = {
 };
 
 function hostItem(h: HostView, domainCount: number): vscode.TreeItem {
-  const live = h.state === 'connected' || h.state === 'reconnecting';
-  const item = new vscode.TreeItem(h.id, live ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+  // Always expandable and expanded: a row that turns expandable only once connected would start collapsed.
+  const item = new vscode.TreeItem(h.id, vscode.TreeItemCollapsibleState.Expanded);
   item.id = `host:${h.id}`;
   item.description = hostDescription(h, domainCount, Date.now());
   item.iconPath = HOST_ICONS[h.state];
