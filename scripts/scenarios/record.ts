@@ -26,10 +26,8 @@ import { traceText, writeTraceFile, type TraceMeta } from './trace-file';
 import { detectFailure, faultWindow, iso, oomLine, trainUntil, type Failure, type Probe, type RecordedEvent } from './windows';
 import { Workload } from './workload';
 
-export interface RecordOptions {
-  scenario: Scenario;
-  /** 0-based; picks the variant and names the file <scenario>-<repeat+1>. */
-  repeat: number;
+/** The timings of a run (the command line's options). */
+export interface RunSettings {
   outDir: string;
   normalMs: number;
   /** Recording goes on this long after the failure. */
@@ -39,7 +37,14 @@ export interface RecordOptions {
   probeTimeoutMs: number;
   /** Share of the normal period given to training (trainUntil). */
   trainFraction: number;
+  /** Seed of the workload's rhythm. */
   seed: number;
+}
+
+export interface RecordOptions extends RunSettings {
+  scenario: Scenario;
+  /** 0-based; picks the variant and names the file <scenario>-<repeat+1>. */
+  repeat: number;
   log: (msg: string) => void;
   signal?: AbortSignal;
   /** Overrides maxWaitS of the scenario (tests). */

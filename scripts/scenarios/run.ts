@@ -14,7 +14,7 @@ import { parseDuration } from '../../host-agent/src/cli/common';
 import { startLibvirt } from '../../test/fixtures/libvirt';
 import { ensureGuestImage } from '../../test/fixtures/guest';
 import { parseScenarioList, SCENARIOS, type Scenario } from './catalog';
-import { recordScenario } from './record';
+import { recordScenario, type RunSettings } from './record';
 import { Aborted } from './teardown';
 
 export const USAGE = `usage: node --import tsx scripts/scenarios/run.ts --scenarios LIST --out DIR [options]
@@ -34,17 +34,10 @@ writes the agent's samples with the fault window to DIR/<scenario>-<n>.jsonl.gz.
   --train F            share of the normal period that only trains detectors (default 0.5)
   --seed S             workload seed of the first run (default 1; run k uses S + k - 1)`;
 
-export interface RunArgs {
+export interface RunArgs extends RunSettings {
   scenarios: Scenario[];
-  outDir: string;
   repeat: number;
   from: number;
-  normalMs: number;
-  afterMs: number;
-  outageMs: number;
-  probeTimeoutMs: number;
-  trainFraction: number;
-  seed: number;
 }
 
 function positiveInt(v: string | undefined, what: string, dflt: number): number {
