@@ -10,17 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, type NotificationParams } from '../../host-agent/src/protocol/api';
 import { AgentClient, AgentProtocolError } from '../src/core/agentClient';
+import { sleep, until } from './helpers/wait';
 import { domainSummary, startTestAgent } from './helpers/agent';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, probe: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 test('hello, typed calls, and a validated result', async () => {
   const agent = await startTestAgent([domainSummary('web1'), domainSummary('db1', { state: 'paused' })]);

@@ -13,17 +13,9 @@ import { AgentProtocolError } from '../src/core/agentClient';
 import type { HostSpec } from '../src/core/hostConfig';
 import { backoffDelay, DEFAULT_BACKOFF, HostsModel, type Clock, type Connector, type ModelChange, type Transport } from '../src/core/hostsModel';
 import { SshError } from '../src/core/sshConnection';
+import { sleep, until } from './helpers/wait';
 import { domainSummary, startTestAgent, type TestAgent } from './helpers/agent';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, probe: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** A clock that moves only when told; records every delay asked for. */
 class ManualClock implements Clock {

@@ -8,7 +8,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +16,12 @@ import { HostKeyVerifier } from '../../extension/src/core/hostKeys';
 import { HostsModel } from '../../extension/src/core/hostsModel';
 import { memoryLog } from '../../extension/src/core/log';
 import { SshConnector } from '../../extension/src/core/sshConnector';
+import { startAgentProcess, type AgentProcess } from '../fixtures/agent';
 import { bootGuest, ensureGuestImage, type TestGuest } from '../fixtures/guest';
 import { REPO_ROOT, startLibvirt, type LibvirtServices } from '../fixtures/libvirt';
 import { createTestNet, uniqueId, type TestNet } from '../fixtures/netns';
 import { generateUserKey, startSshd, type Sshd, type UserKey } from '../fixtures/sshd';
 
-const CLI = join(REPO_ROOT, 'host-agent', 'src', 'cli.ts');
 const ADDON = join(REPO_ROOT, 'host-agent', 'native', 'build', 'Release', 'hefery_libvirt.node');
 const skip = existsSync(ADDON) ? false : `the libvirt addon is not built (${ADDON} missing): run npm run build:native`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,41 +33,11 @@ let sshd: Sshd | undefined;
 let key: UserKey;
 let dir = '';
 let socketPath = '';
-let agent: { child: ChildProcess; log: () => string; exited: Promise<void> } | undefined;
+let agent: AgentProcess | undefined;
+let agentConfig: unknown;
 let model: HostsModel | undefined;
 let connector: SshConnector | undefined;
 const log = memoryLog();
-
-function startAgent(): NonNullable<typeof agent> {
-  let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'agent.json'), '--run-dir', dir], {
-    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { child, log: () => out, exited };
-}
-
-async function stopAgent(): Promise<void> {
-  const a = agent;
-  agent = undefined;
-  if (!a || a.child.exitCode !== null || a.child.signalCode !== null) return;
-  a.child.kill('SIGTERM');
-  if (!(await Promise.race([a.exited.then(() => true), sleep(20_000).then(() => false)]))) {
-    a.child.kill('SIGKILL');
-    await a.exited;
-  }
-}
-
-async function waitForSocket(): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(socketPath)) {
-    if (agent?.child.exitCode !== null && agent?.child.exitCode !== undefined) throw new Error(`the agent exited:\n${agent.log()}`);
-    if (Date.now() > deadline) throw new Error(`the agent did not listen within 30 s:\n${agent?.log()}`);
-    await sleep(200);
-  }
-}
 
 async function until<T>(what: string, probe: () => T | undefined | false, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -88,19 +57,17 @@ before(async () => {
   guest = await bootGuest({ net, name: `hefery-ext-${uniqueId()}` });
   dir = mkdtempSync(join(tmpdir(), 'hefery-ext-agent-'));
   socketPath = join(dir, 'agent.sock');
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({
+  agentConfig = {
     libvirt: { uri: services.uri },
     socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
     store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
     modelDir: '${HEFERY_RUN_DIR}/models',
     pidFile: '${HEFERY_RUN_DIR}/agent.pid',
-    sampling: { intervalMs: 1000 },
-    logLevel: 'info',
     // Only this test's guest is protected; other guests on the machine are listed, not touched.
     policy: { protect: [guest.name] },
-  }));
-  agent = startAgent();
-  await waitForSocket();
+  };
+  agent = startAgentProcess(agentConfig, dir);
+  await agent.listening(socketPath);
   key = await generateUserKey(dir, { name: 'id_ed25519' });
   sshd = await startSshd({ authorizedKeys: [key.publicKeyLine] });
   const knownHosts = join(dir, 'known_hosts');
@@ -124,7 +91,7 @@ before(async () => {
 after(async () => {
   model?.dispose();
   connector?.dispose();
-  await stopAgent();
+  await agent?.stop();
   await sshd?.stop();
   await guest?.destroy();
   await net?.destroy();
@@ -191,7 +158,7 @@ test('the SSH connection drops: the model reconnects by itself and the stream re
 });
 
 test('the agent stops: a clear "no hefery-agent socket" while it is away, then back by itself', { skip, timeout: 180_000 }, async () => {
-  await stopAgent();
+  await agent!.stop();
   await until('reconnecting', () => model!.host('hv-test')?.state === 'reconnecting', 30_000);
   const err = await until('the missing socket named', () => {
     const e = model!.host('hv-test')?.error;
@@ -199,8 +166,8 @@ test('the agent stops: a clear "no hefery-agent socket" while it is away, then b
   }, 30_000);
   assert.equal(err, `no hefery-agent socket at ${socketPath} on hv-test: is hefery-agent serve running there?`);
   assert.equal(model!.host('hv-test')?.state, 'reconnecting', 'a missing agent is worth retrying');
-  agent = startAgent();
-  await waitForSocket();
+  agent = startAgentProcess(agentConfig, dir);
+  await agent.listening(socketPath);
   await until('connected again', () => model!.host('hv-test')?.state === 'connected', 60_000);
   const t0 = Date.now();
   await until('samples again', () => (model!.domain({ hostId: 'hv-test', domain: guest!.name })?.latest?.ts ?? 0) > t0, 30_000);
