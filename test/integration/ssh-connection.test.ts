@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostKeyVerifier, type UnknownHostKey } from '../../extension/src/core/hostKeys';
+import { memoryLog } from '../../extension/src/core/log';
 import { SshConnection, SshError, type PassphraseSource, type SshTarget } from '../../extension/src/core/sshConnection';
 import { freePort, generateUserKey, startSshd, type Sshd, type UserKey } from '../fixtures/sshd';
 
@@ -126,9 +127,12 @@ test('encrypted key: the passphrase comes from the source, a wrong one is forgot
     accepted: (file, pass) => void calls.push(`accepted ${pass === PASSPHRASE}`),
     rejected: () => void calls.push('rejected'),
   };
-  const c = await SshConnection.connect({ target: target({ identityFiles: [locked.privateKeyPath] }), verifier: new HostKeyVerifier({ files: [kh], writeTo: kh }), passphrases: source });
+  const log = memoryLog();
+  const c = await SshConnection.connect({ target: target({ identityFiles: [locked.privateKeyPath] }), verifier: new HostKeyVerifier({ files: [kh], writeTo: kh }), passphrases: source, log });
   c.close();
   assert.deepEqual(calls, ['get true false', 'rejected', 'get true true', 'accepted true']);
+  assert.ok(log.lines.some((l) => l.includes(`offering key ${locked.privateKeyPath}`)), log.lines.join('\n'));
+  assert.ok(!log.lines.some((l) => l.includes(PASSPHRASE) || l.includes('wrong')), 'no passphrase in the log');
 });
 
 test('ssh-agent auth through SSH_AUTH_SOCK (a real ssh-agent)', async () => {
