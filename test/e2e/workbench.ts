@@ -89,18 +89,24 @@ export class Workbench {
       : rows.filter({ hasText: text }).first();
   }
 
-  /** Waits for the quick pick (or input box) and answers it: picks a row containing `pick`, or types `type` and Enter. */
-  async answerQuickInput(a: { pick?: string; type?: string; timeoutMs?: number }): Promise<void> {
-    const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: a.timeoutMs ?? 30_000 });
+  /**
+   * Waits for the quick pick (or input box), titled `title` when given (a
+   * command that asks several questions replaces one quick input by the
+   * next), and answers it: picks a row containing `pick`, or types `type`
+   * and Enter.
+   */
+  async answerQuickInput(a: { title?: RegExp; pick?: string; type?: string; timeoutMs?: number }): Promise<void> {
+    const timeout = a.timeoutMs ?? 30_000;
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout });
+    if (a.title) await widget.locator('.quick-input-title', { hasText: a.title }).waitFor({ timeout });
     if (a.type !== undefined) {
       await input.fill(a.type);
       await input.press('Enter');
-      return;
-    }
-    if (a.pick !== undefined) {
+    } else if (a.pick !== undefined) {
       const row = this.quickPickItem(a.pick);
-      await row.waitFor({ timeout: a.timeoutMs ?? 30_000 });
+      await row.waitFor({ timeout });
       await row.click();
     }
   }
@@ -135,6 +141,12 @@ export class Workbench {
   /** A row of a tree view whose label or description matches. */
   treeItem(text: string | RegExp): Locator {
     return this.page.locator('.part.sidebar .monaco-list-row').filter({ hasText: text }).first();
+  }
+
+  /** Expands a collapsed tree row (clicking its twistie; a click on an expanded row would collapse it). */
+  async expand(row: Locator): Promise<void> {
+    await row.waitFor({ timeout: 30_000 });
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.locator('.monaco-tl-twistie').click();
   }
 
   /** The content of the visible webview panel (VS Code's frame, then the panel's own). */

@@ -21,6 +21,8 @@ export interface SeriesSpec {
   stepped?: boolean;
   /** Markers only, no line (events such as pins). */
   markersOnly?: boolean;
+  /** A marker on every value as well as the line (few values, e.g. iterations). */
+  markers?: boolean;
   dash?: number[];
 }
 
@@ -139,7 +141,7 @@ export class TimeChart {
           ...(x.stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
           ...(x.markersOnly
             ? { paths: () => null, points: { show: true, size: 10, width: 2, stroke: t.palette[x.color % t.palette.length], fill: t.background } }
-            : { points: { show: false } }),
+            : { points: x.markers ? { show: true, size: 6, width: 1, stroke: t.palette[x.color % t.palette.length], fill: t.palette[x.color % t.palette.length] } : { show: false } }),
         })),
       ],
       axes: [
@@ -166,10 +168,14 @@ export class TimeChart {
     const ctx = u.ctx;
     const dpr = window.devicePixelRatio || 1;
     ctx.save();
-    ctx.strokeStyle = t.red;
-    ctx.fillStyle = t.red;
+    // Reference lines in the theme's secondary text colour: they must not pass for data.
+    ctx.strokeStyle = t.muted;
+    ctx.fillStyle = t.muted;
     ctx.lineWidth = dpr;
     ctx.setLineDash([6 * dpr, 4 * dpr]);
+    // uPlot leaves its own text settings on the context (right-aligned axis labels).
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'bottom';
     ctx.font = t.font.replace(/^(\d+(?:\.\d+)?)px/, (_m, n: string) => `${Number(n) * dpr}px`);
     for (const l of lines) {
       const y = u.valToPos(l.value, l.scale, true);
@@ -177,7 +183,7 @@ export class TimeChart {
       ctx.moveTo(u.bbox.left, y);
       ctx.lineTo(u.bbox.left + u.bbox.width, y);
       ctx.stroke();
-      ctx.fillText(l.label, u.bbox.left + 4 * dpr, y - 4 * dpr);
+      ctx.fillText(l.label, u.bbox.left + 6 * dpr, y - 3 * dpr);
     }
     ctx.restore();
   }

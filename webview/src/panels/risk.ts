@@ -88,7 +88,7 @@ const renderText = throttle(() => {
   ]);
   recent.replaceChildren(h('summary', {}, `Latest ${rows.length} samples as a table`),
     table('Latest samples, newest first', ['time', 'risk', 'CPU', 'memory', 'network', 'disk'], rows));
-}, 1000);
+}, 500);
 
 function redraw(): void {
   riskChart.setData(riskColumns(series.all));

@@ -26,7 +26,7 @@ const llFormat = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(
 /** One line per restart; past the palette's six colours the lines are dashed. */
 function restartSeries(restarts: number): SeriesSpec[] {
   return Array.from({ length: restarts }, (_, i) => ({
-    label: `restart ${i + 1}`, color: i, scale: 'll', format: llFormat, ...(i >= 6 ? { dash: [5, 3] } : {}),
+    label: `restart ${i + 1}`, color: i, scale: 'll', format: llFormat, markers: true, ...(i >= 6 ? { dash: [5, 3] } : {}),
   }));
 }
 
@@ -156,6 +156,7 @@ function onMessage(msg: ToWebview): void {
       redrawChart.schedule();
       setRunning(true);
       progressText.textContent = `Training job ${msg.jobId} started at ${formatTime(msg.at)}.`;
+      progressText.removeAttribute('data-result');
       return;
     case 'trainProgress': {
       const p = msg.progress;
