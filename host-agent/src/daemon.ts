@@ -18,9 +18,10 @@ import { dirname } from 'node:path';
 import type { AgentConfig } from './config';
 import type { DomainEvent, StatsSource } from './libvirt/types';
 import type { Logger } from './log';
+import { processAlive } from './processes';
 import type { DecisionSink, NewDecision } from './policy/types';
 import type { RiskPredictor } from './predictor/types';
-import type { Decision, DomainState, DomainSummary, Risk, Sample } from './protocol/api';
+import type { Decision, DomainState, DomainSummary, ProtectionStatus, Risk, Sample } from './protocol/api';
 import { AgentServer, type DomainEventName } from './rpc/server';
 import type { ProtectionService, TrainingService } from './rpc/services';
 import type { RatesBatch } from './sampler/domain-rates';
@@ -252,6 +253,7 @@ export class Daemon {
       this.emitDomainEvent(name, 'appeared', b.ts, '');
     }
     const rows: SampleRow[] = [];
+    const live: Array<{ sample: Sample; risk: Risk | null; status: ProtectionStatus | null }> = [];
     for (const { sample, uuid, reset } of b.samples) {
       const e = this.domains.get(sample.domain);
       if (!e) continue;
@@ -271,14 +273,18 @@ export class Daemon {
       }
       rows.push({ sample, risk: risk?.next ?? null });
       const status = this.safe(() => this.protection?.status(sample.domain) ?? null, null, `protection status of ${sample.domain}`);
-      this.server.publishSample(sample, risk, status);
+      live.push({ sample, risk, status });
     }
+    // Stored before it is published: a sample a client has seen is in the
+    // history, also when the agent is killed right after (history backfill
+    // and live stream never disagree after a crash).
+    this.store.insertSamples(rows);
+    for (const l of live) this.server.publishSample(l.sample, l.risk, l.status);
     for (const name of b.vanished) {
       this.domains.delete(name);
       this.log.info(`domain ${name} vanished`);
       this.emitDomainEvent(name, 'vanished', b.ts, '');
     }
-    this.store.insertSamples(rows);
   }
 
   private onStatsFailure(err: Error): void {
@@ -374,15 +380,6 @@ export function releasePidFile(path: string): void {
     if (Number(readFileSync(path, 'utf8').trim()) === process.pid) unlinkSync(path);
   } catch {
     // gone already
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -12,6 +12,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { basename, dirname, join } from 'node:path';
 import { DOMAIN_NAME } from '../protocol/api';
 import { ModelError, parseModel, type HmmModel } from '../hmm/model';
+import { processAlive } from '../processes';
 
 const MODEL_FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]*\.json$/;
 
@@ -68,6 +69,7 @@ export function serializeModel(m: HmmModel): string {
 export function writeModel(modelDir: string, domain: string, model: HmmModel, keep = 10): string {
   const dir = domainDir(modelDir, domain);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
+  removeStaleTemporaries(dir);
   const path = join(dir, `${model.version}.json`);
   writeFileAtomic(path, serializeModel(model));
   const files = modelFiles(dir);
@@ -79,6 +81,21 @@ export function writeModel(modelDir: string, domain: string, model: HmmModel, ke
     }
   }
   return path;
+}
+
+const TEMPORARY = /^\..+\.tmp-(\d+)-\d+$/;
+
+/** Removes the temporary files of writers that died mid-write (killed agents); a live writer's are left alone. */
+function removeStaleTemporaries(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const m = TEMPORARY.exec(f);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, f));
+    } catch {
+      // another writer removed it first
+    }
+  }
 }
 
 /** Model file names of a directory, oldest first; [] when it does not exist. */
