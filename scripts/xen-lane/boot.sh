@@ -26,6 +26,12 @@ GUEST_IP=10.214.0.3
 QEMU_MEM=${HEFERY_XL_MEM:-2048}
 DOM0_MEM=${HEFERY_XL_DOM0_MEM:-1024}
 BOOT_TIMEOUT=${HEFERY_XL_BOOT_TIMEOUT:-600}
+# The recipe's CPU (no SMAP/SMEP/PKU/LA57/RDTSCP for Xen under TCG) minus the
+# AVX family, whose TCG emulation is new in QEMU 7.2 (see docs/xen-lane.md, log).
+CPU=${HEFERY_XL_CPU:-max,-smap,-smep,-pku,-la57,-rdtscp,-avx,-avx2,-fma,-f16c}
+# dom0 gets one vCPU pinned to the first CPU; guest.cfg puts guests on the
+# second, so dom0's checkpoint work and the guest do not starve each other.
+DOM0_VCPUS=${HEFERY_XL_DOM0_VCPUS:-1}
 log() { echo "xen-lane: $*" >&2; }
 die() { echo "xen-lane: $*" >&2; exit 1; }
 
@@ -77,13 +83,13 @@ start() {
   # Xen's options: serial console, a fixed dom0 size (the rest is for guests),
   # no reboot on panic (the log keeps the reason). QEMU's multiboot loader
   # takes the modules comma-separated: dom0 kernel with its command line, initramfs.
-  ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu max,-smap,-smep,-pku,-la57,-rdtscp \
+  ip netns exec "$NS" qemu-system-x86_64 -accel tcg -cpu "$CPU" \
     -m "$QEMU_MEM" -smp 2 -display none -monitor none -no-reboot \
     -chardev "socket,id=con,path=$RUN/console.sock,server=on,wait=off,logfile=$RUN/console.log" \
     -serial chardev:con \
     -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" -device e1000,netdev=n0 \
     -kernel "$OUT/xen" \
-    -append "console=com1 com1=115200,8n1 dom0_mem=${DOM0_MEM}M,max:${DOM0_MEM}M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot" \
+    -append "console=com1 com1=115200,8n1 dom0_mem=${DOM0_MEM}M,max:${DOM0_MEM}M dom0_max_vcpus=$DOM0_VCPUS dom0_vcpus_pin loglvl=all guest_loglvl=all noreboot" \
     -initrd "$OUT/vmlinuz console=hvc0 earlyprintk=xen hefery.ip=$DOM0_IP/24,$initrd" \
     -pidfile "$RUN/qemu.pid" -daemonize
   wait_for "grep -q 'hefery-dom0: ready' '$RUN/console.log'" "$BOOT_TIMEOUT" "dom0's init"
