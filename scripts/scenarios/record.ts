@@ -22,7 +22,7 @@ import { startAgent } from './agent';
 import { scenarioDomainXml, smallHostDisk } from './guest';
 import { NetnsWorker } from './netns-client';
 import { sleep, Teardown } from './teardown';
-import { traceText, writeTraceFile, type TraceMeta } from './trace-file';
+import { sampleGaps, traceText, writeTraceFile, type TraceMeta } from './trace-file';
 import { detectFailure, faultWindow, iso, oomLine, trainUntil, type Failure, type Probe, type RecordedEvent } from './windows';
 import { Workload } from './workload';
 
@@ -195,12 +195,17 @@ export async function recordScenario(o: RecordOptions): Promise<RecordResult> {
     await workload.stop();
     const code = await agent.stop();
     if (code !== 0) log(`agent exited with ${code}:\n${agent.output().slice(-2000)}`);
+    // The agent's own complaints (e.g. a stats collection that failed or stalled) explain holes in its samples.
+    const agentWarnings = agent.output().split('\n').filter((l) => / (WARN|ERROR) /.test(l));
+    if (agentWarnings.length) log(`the agent logged ${agentWarnings.length} warning(s)/error(s), first: ${agentWarnings.slice(0, 3).join(' | ')}`);
     const rows = store.history(domain, 0, Date.now() + 1000, 1_000_000);
     if (rows.length === 0) throw new Error(`the agent's store has no samples of ${domain}`);
     const end = Math.max(rows[rows.length - 1].sample.ts, failure?.at ?? faultStart);
     const events = eventsSince(0);
     const incidents = store.incidents(domain, 0, end + 1000);
 
+    const gaps = sampleGaps(rows);
+    if (gaps.long) log(`${gaps.long} hole(s) in the agent's samples, the longest ${(gaps.maxMs / 1000).toFixed(1)} s`);
     const window = faultWindow(faultStart, failure?.at ?? null, end, scenario.label);
     const tu = trainUntil(normalStart, faultStart, o.trainFraction);
     const failedProbes = prober.probes.filter((p) => p.ok === false).length;
@@ -223,6 +228,9 @@ export async function recordScenario(o: RecordOptions): Promise<RecordResult> {
       incidents: incidents.map((i) => `${i.health}: ${i.note ?? ''}`).join('; ') || 'none',
       bootSeconds: Number(guest.bootSeconds.toFixed(1)),
       samplingMs: 1000,
+      sampleHoles: gaps.long,
+      longestSampleGapS: Number((gaps.maxMs / 1000).toFixed(1)),
+      agentWarnings: agentWarnings.length,
       outageS: o.outageMs / 1000,
       probeTimeoutMs: o.probeTimeoutMs,
       probes: prober.probes.length,

@@ -45,6 +45,19 @@ export function sampleLine(r: SampleRow): TraceSampleLine {
   };
 }
 
+/** Holes in the agent's sampling (it samples every `intervalMs`): the longest, and how many exceed twice the interval. */
+export function sampleGaps(rows: readonly SampleRow[], intervalMs = 1000): { maxMs: number; long: number } {
+  const ts = rows.map((r) => r.sample.ts).sort((a, b) => a - b);
+  let maxMs = 0;
+  let long = 0;
+  for (let i = 1; i < ts.length; i++) {
+    const gap = ts[i] - ts[i - 1];
+    if (gap > maxMs) maxMs = gap;
+    if (gap > 2 * intervalMs) long++;
+  }
+  return { maxMs, long };
+}
+
 /** The trace as JSON lines: meta, samples in time order, then the fault window. */
 export function traceText(meta: TraceMeta, rows: readonly SampleRow[], window: FaultWindow): string {
   if (rows.length === 0) throw new Error(`trace ${meta.name}: the agent recorded no samples of the domain`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseJsonlTrace, readJsonlTraceFile, readTraceDir } from '../../src/evaluation/traces';
 import type { SampleRow } from '../../src/store/store';
-import { sampleLine, traceText, writeTraceFile, type TraceMeta } from '../../../scripts/scenarios/trace-file';
+import { sampleGaps, sampleLine, traceText, writeTraceFile, type TraceMeta } from '../../../scripts/scenarios/trace-file';
 
 const T0 = 1_800_000_000_000;
 
@@ -70,4 +70,12 @@ test('writeTraceFile gzips .gz files; readTraceDir reads .jsonl.gz beside .jsonl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('sampleGaps: the longest hole in the 1-s sampling and how many exceed 2 s', () => {
+  const at = (...secs: number[]) => secs.map((x) => row(0, { ts: T0 + x * 1000 }));
+  assert.deepEqual(sampleGaps(at(0, 1, 2, 3)), { maxMs: 1000, long: 0 });
+  assert.deepEqual(sampleGaps(at(0, 1, 4, 5, 97, 98)), { maxMs: 92_000, long: 2 });
+  assert.deepEqual(sampleGaps(at(5, 0, 1)), { maxMs: 4000, long: 1 }, 'in time order whatever the input order');
+  assert.deepEqual(sampleGaps([]), { maxMs: 0, long: 0 });
 });
