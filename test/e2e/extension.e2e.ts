@@ -15,22 +15,12 @@ import { startAgentStack, type AgentStack } from './agentStack';
 import { missingPrerequisite } from './env';
 import { HOST_NAME, startExtensionStack, type ExtensionStack } from './extensionStack';
 import type { FrameLocator } from 'playwright-core';
+import { CMD, connectAcceptingHostKey, openPanel } from './flows';
 import { chartInk, Workbench } from './workbench';
 
 const skip = missingPrerequisite() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Command titles as package.json contributes them ("Category: Title").
-const CMD = {
-  connect: 'Hefery: Connect',
-  train: 'Hefery: Train Model',
-  openTraining: 'Hefery: Open Training Panel',
-  openRisk: 'Hefery: Open Live Risk Panel',
-  openFrequency: 'Hefery: Open Checkpoint Frequency Panel',
-  pin: 'Hefery: Pin Checkpoint Interval',
-  resume: 'Hefery: Resume Automatic Mode',
-  reload: 'Developer: Reload Window',
-};
 
 let agent: AgentStack;
 let ext: ExtensionStack;
@@ -73,13 +63,9 @@ async function decisions(): Promise<Decision[]> {
   return rpc.peer.call('decisions.list', { domain: agent.guest.name, from: 0, to: Date.now() + 1000 });
 }
 
-/** Runs an open-panel command for the test guest and waits for the panel to be connected. */
-async function openPanel(command: string): Promise<FrameLocator> {
-  await wb.runCommand(command);
-  await wb.answerQuickInput({ title: /Choose a domain/, pick: agent.guest.name });
-  const view = wb.webview();
-  await view.locator('.link[data-state="connected"]').waitFor({ timeout: 60_000 });
-  return view;
+/** Opens a panel of the test guest. */
+function openGuestPanel(command: string): Promise<FrameLocator> {
+  return openPanel(wb, command, agent.guest.name);
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -93,13 +79,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 }
 
 step('connect over the real sshd: the unknown host key is asked with its SHA256 fingerprint, the live guest appears with moving figures', async () => {
-  await wb.openViewContainer('Hefery');
+  const prompt = await connectAcceptingHostKey(wb, HOST_NAME);
   const host = wb.treeItem(HOST_NAME);
-  await host.waitFor({ timeout: 60_000 });
-  await wb.runCommand(CMD.connect);
-  // With one configured host the command may connect at once; with a pick, choose ours.
-  await wb.answerQuickInput({ pick: HOST_NAME, timeoutMs: 10_000 }).catch(() => undefined);
-  const prompt = await wb.answerDialog(/fingerprint|host key/i, /accept/i, 60_000);
   assert.ok(prompt.includes(ext.sshd.fingerprint), `the prompt names the sshd's key ${ext.sshd.fingerprint}:\n${prompt}`);
   const domainRow = wb.treeItem(agent.guest.name);
   await until('the guest in the tree', async () => {
@@ -131,7 +112,7 @@ step('"Hefery: Train Model" from the palette trains a model on the agent and rep
 }, 300_000);
 
 step('the live risk panel draws the risk and the raw metrics', async () => {
-  const view = await openPanel(CMD.openRisk);
+  const view = await openGuestPanel(CMD.openRisk);
   const metrics = await until('raw metrics drawn', async () => {
     const ink = await chartInk(view, 'metrics-chart');
     return ink.points > 10 && (ink.pixels['CPU'] ?? 0) > 50 ? ink : undefined;
@@ -155,7 +136,7 @@ step('the live risk panel draws the risk and the raw metrics', async () => {
 });
 
 step('the checkpoint frequency panel draws the interval over time and lists each decision with its reason', async () => {
-  const view = await openPanel(CMD.openFrequency);
+  const view = await openGuestPanel(CMD.openFrequency);
   const ink = await until('the interval drawn', async () => {
     const i = await chartInk(view, 'interval-chart');
     return i.points >= 2 && (i.pixels['interval'] ?? 0) > 50 ? i : undefined;
@@ -170,7 +151,7 @@ step('the checkpoint frequency panel draws the interval over time and lists each
 });
 
 step('the training panel shows the model (health meaning, heat maps) and trains with the likelihood drawn live', async () => {
-  const view = await openPanel(CMD.openTraining);
+  const view = await openGuestPanel(CMD.openTraining);
   await view.locator('#model-version').waitFor({ timeout: 60_000 });
   const model = await rpc.peer.call('model.get', { domain: agent.guest.name });
   assert.ok(model);
