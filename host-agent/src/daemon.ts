@@ -10,7 +10,8 @@
 // Safety: the daemon never invents risk. A predictor error, a domain without
 // model or missing data gives risk null, and a failing stats collection is
 // reported to the protection service (statsUnavailable), which must then fall
-// back to the shortest configured interval.
+// back to the shortest configured interval. So is a store that cannot write
+// (storeUnavailable, until a write succeeds again); both show in agent.status.
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -21,7 +22,7 @@ import type { Logger } from './log';
 import { processAlive } from './processes';
 import type { DecisionSink, NewDecision } from './policy/types';
 import type { RiskPredictor } from './predictor/types';
-import type { Decision, DomainState, DomainSummary, ProtectionStatus, Risk, Sample } from './protocol/api';
+import type { AgentStatus, Decision, DomainState, DomainSummary, ProtectionStatus, Risk, Sample } from './protocol/api';
 import { AgentServer, type DomainEventName } from './rpc/server';
 import type { ProtectionService, TrainingService } from './rpc/services';
 import type { RatesBatch } from './sampler/domain-rates';
@@ -77,7 +78,8 @@ const INCIDENT_OF: Partial<Record<DomainEvent['kind'], 'abnormal' | 'failed'>> =
 export class Daemon {
   private readonly domains = new Map<string, DomainEntry>();
   private stopping: Promise<void> | null = null;
-  private statsDown = false;
+  private statsDown: { error: string; since: number } | null = null;
+  private storeDown: { error: string; since: number; failedWrites: number } | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -112,6 +114,7 @@ export class Daemon {
         cleanups.push(() => releasePidFile(pf));
       }
       const r = config.store.retention;
+      let daemonRef: Daemon | null = null;
       const store = Store.open({
         path: config.store.path,
         retention: {
@@ -120,6 +123,7 @@ export class Daemon {
           decisionDays: r.decisionDays ?? undefined,
         },
         log: log.child('store'),
+        onWriteError: (err, what) => daemonRef?.onStoreWriteError(err, what),
       });
       cleanups.push(() => store.close());
       log.info(`store ${config.store.path} open (journal ${store.journalMode})`);
@@ -143,7 +147,6 @@ export class Daemon {
       if (protection) cleanups.push(() => protection.shutdown());
       else log.warn('no protection service wired: domains are observed only, replication is not controlled');
 
-      let daemonRef: Daemon | null = null;
       const training = deps.training
         ? await deps.training({ store, modelDir: config.modelDir, log: log.child('training'), modelChanged: (d) => daemonRef?.reloadPredictor(d) })
         : null;
@@ -165,6 +168,7 @@ export class Daemon {
         store,
         training: training ?? undefined,
         protection: protection ?? undefined,
+        status: () => daemonRef?.status() ?? { store: { writable: true, failedWrites: 0 }, stats: { available: true } },
         log: log.child('rpc'),
       });
       const d = new Daemon(config, deps, log, store, source, sampler, server, protection, training, config.pidFile);
@@ -172,7 +176,7 @@ export class Daemon {
       sampler.onBatch((b) => d.onBatch(b));
       sampler.onFailure((f) => d.onStatsFailure(f.error));
       sampler.onRecovered(() => {
-        d.statsDown = false;
+        d.statsDown = null;
       });
       sampler.onEvent((ev) => d.onDomainEvent(ev));
       await server.listen();
@@ -203,6 +207,16 @@ export class Daemon {
       });
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** What the agent cannot do right now (agent.status). */
+  status(): AgentStatus {
+    const st = this.storeDown;
+    const sd = this.statsDown;
+    return {
+      store: st ? { writable: false, error: st.error.slice(0, 2000), since: st.since, failedWrites: st.failedWrites } : { writable: true, failedWrites: 0 },
+      stats: sd ? { available: false, error: sd.error.slice(0, 2000), since: sd.since } : { available: true },
+    };
   }
 
   /** Asks the predictor factory again for `domain` (after its model changed). */
@@ -278,7 +292,8 @@ export class Daemon {
     // Stored before it is published: a sample a client has seen is in the
     // history, also when the agent is killed right after (history backfill
     // and live stream never disagree after a crash).
-    this.store.insertSamples(rows);
+    const stored = this.store.insertSamples(rows);
+    if (stored && rows.length > 0 && this.storeDown) this.onStoreRecovered();
     for (const l of live) this.server.publishSample(l.sample, l.risk, l.status);
     for (const name of b.vanished) {
       this.domains.delete(name);
@@ -287,9 +302,35 @@ export class Daemon {
     }
   }
 
+  /** A write failed (disk full, I/O error): the first one of a run puts protection in fail-safe. */
+  private onStoreWriteError(err: Error, what: string): void {
+    if (this.storeDown) {
+      this.storeDown.failedWrites++;
+      return;
+    }
+    this.storeDown = { error: err.message, since: Date.now(), failedWrites: 1 };
+    this.log.error(`store cannot write (${what}): ${err.message}; history is not being kept and every protected domain is held at its safe interval until writes succeed again`);
+    if (this.protection?.storeUnavailable) {
+      const p = this.protection;
+      this.safeAsync(() => p.storeUnavailable!(err.message), 'protection storeUnavailable');
+    }
+  }
+
+  private onStoreRecovered(): void {
+    const down = this.storeDown!;
+    this.storeDown = null;
+    this.log.info(`store writable again after ${down.failedWrites} failed write(s) in ${((Date.now() - down.since) / 1000).toFixed(1)} s (the samples of that time are not in the history)`);
+    if (this.protection?.storeUnavailable) {
+      const p = this.protection;
+      this.safeAsync(() => p.storeUnavailable!(null), 'protection storeUnavailable');
+    }
+  }
+
   private onStatsFailure(err: Error): void {
-    if (!this.statsDown) this.log.warn(`stats unavailable: ${err.message}`);
-    this.statsDown = true;
+    if (!this.statsDown) {
+      this.log.warn(`stats unavailable: ${err.message}`);
+      this.statsDown = { error: err.message, since: Date.now() };
+    }
     for (const e of this.domains.values()) e.risk = null;
     if (this.protection) {
       const p = this.protection;

@@ -13,7 +13,8 @@
 // maxSampleAgeMs; the service's timer calls tick() so this fires even when
 // no sample arrives at all), no-risk (no model / prediction error), stats
 // (collection failing), backend (apply failed, replication died), down
-// (domain crashed/stopped). Agent shutdown sets every domain to the safe
+// (domain crashed/stopped), store (the audit log cannot be written: disk
+// full, I/O error; held until writes succeed again). Agent shutdown sets every domain to the safe
 // interval. Only a healthy domain may get a longer interval than the safe
 // one: by risk when no cause is active, by pin when none but no-risk is.
 //
@@ -28,7 +29,7 @@
 import type { Decision, DomainState } from '../protocol/api';
 import { policyFor, type DomainPolicy, type PolicyConfig } from './config';
 
-export type FailsafeCause = 'startup' | 'stale' | 'no-risk' | 'stats' | 'backend' | 'down';
+export type FailsafeCause = 'startup' | 'stale' | 'no-risk' | 'stats' | 'backend' | 'down' | 'store';
 export type Mode = 'auto' | 'pinned' | 'failsafe';
 
 /** A change the service must apply (or, apply false, only record). */
@@ -97,6 +98,7 @@ const CAUSE_TEXT: Record<FailsafeCause, string> = {
   stats: 'stats unavailable',
   backend: 'backend error',
   down: 'domain not running',
+  store: 'store cannot write',
 };
 
 export interface ControllerOptions {
@@ -112,6 +114,8 @@ export class Controller {
   private readonly domains = new Map<string, DomainCtl>();
   private readonly unprotected = new Set<string>();
   private stopped = false;
+  /** Set while the store cannot write: every protected domain (also one seen meanwhile) is fail-safe. */
+  private storeProblem: string | null = null;
 
   constructor(private readonly cfg: PolicyConfig, private readonly opts: ControllerOptions) {}
 
@@ -178,6 +182,24 @@ export class Controller {
     const out: Intent[] = [];
     for (const d of this.domains.values()) {
       d.causes.set('stats', `stats unavailable: ${reason}`.slice(0, 300));
+      out.push(...this.evaluate(d, now));
+    }
+    return out;
+  }
+
+  /**
+   * The store cannot write (reason), or can again (null). Decisions could not be
+   * audited and history is being lost: every protected domain is held at its safe
+   * interval until writes succeed again (a sample does not clear this cause).
+   */
+  storeUnavailable(reason: string | null): Intent[] {
+    if (this.stopped) return [];
+    this.storeProblem = reason === null ? null : `store cannot write: ${reason}`.slice(0, 300);
+    const now = this.opts.now();
+    const out: Intent[] = [];
+    for (const d of this.domains.values()) {
+      if (this.storeProblem !== null) d.causes.set('store', this.storeProblem);
+      else if (!d.causes.delete('store')) continue;
       out.push(...this.evaluate(d, now));
     }
     return out;
@@ -316,7 +338,8 @@ export class Controller {
       return null;
     }
     const d: DomainCtl = {
-      name: domain, policy, target: null, changedAt: now, causes: new Map([['startup', 'agent start-up']]),
+      name: domain, policy, target: null, changedAt: now,
+      causes: new Map<FailsafeCause, string>([['startup', 'agent start-up'], ...(this.storeProblem !== null ? [['store', this.storeProblem] as [FailsafeCause, string]] : [])]),
       pin: null, lastSampleTs: null, seenAt: now, risk: null, running: true, reason: 'start-up',
     };
     this.domains.set(domain, d);

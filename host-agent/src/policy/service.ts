@@ -79,6 +79,11 @@ export class PolicyProtectionService implements ProtectionService {
     this.run(this.ctl.statsUnavailable(reason));
   }
 
+  storeUnavailable(reason: string | null): void {
+    if (this.stopping) return;
+    this.run(this.ctl.storeUnavailable(reason));
+  }
+
   onDomainEvent(ev: DomainEvent): void {
     if (this.stopping) return;
     this.run(this.ctl.domainEvent(ev.domain, ev.kind, ev.detail));

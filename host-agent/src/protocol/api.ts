@@ -133,6 +133,15 @@ export const TrainDone = obj({
 });
 export type TrainDone = Infer<typeof TrainDone>;
 
+/** The agent's own health: what it cannot do right now (a client shows it; the agent is fail-safe meanwhile). */
+export const AgentStatus = obj({
+  /** The SQLite store: not writable (disk full, I/O error) means history is being lost and every protected domain is held at its safe interval. */
+  store: obj({ writable: bool(), error: opt(str({ max: 2000 })), since: opt(ts()), failedWrites: num({ min: 0, int: true }) }),
+  /** libvirt stats collection: unavailable means every protected domain is at its safe interval until samples come again. */
+  stats: obj({ available: bool(), error: opt(str({ max: 2000 })), since: opt(ts()) }),
+});
+export type AgentStatus = Infer<typeof AgentStatus>;
+
 // ---- methods: params and results -------------------------------------------------------
 
 const Empty = obj({});
@@ -141,6 +150,10 @@ export const Methods = {
   'agent.hello': {
     params: obj({ protocolVersion: num({ int: true }), client: str({ max: 128 }) }),
     result: obj({ protocolVersion: num({ int: true }), agentVersion: str({ max: 64 }), hostname: str({ max: 255 }), backend: str({ max: 64 }) }),
+  },
+  'agent.status': {
+    params: Empty,
+    result: AgentStatus,
   },
   'domains.list': {
     params: Empty,

@@ -6,7 +6,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-  Decision, DomainSummary, ErrorCodes, MethodName, Params, PROTOCOL_VERSION, ProtectionStatus, Result, Risk, Sample,
+  AgentStatus, Decision, DomainSummary, ErrorCodes, MethodName, Params, PROTOCOL_VERSION, ProtectionStatus, Result, Risk, Sample,
 } from '../protocol/api';
 import { RpcFailure, RpcPeer } from '../protocol/peer';
 import type { Logger } from '../log';
@@ -33,6 +33,8 @@ export interface AgentServerOptions {
   training?: TrainingService;
   /** Seam: the policy/protection module. Absent -> interval.* answer NotFound. */
   protection?: ProtectionService;
+  /** The agent's health for agent.status (the daemon's). Absent -> agent.status answers NotFound. */
+  status?: () => AgentStatus;
   log?: Logger;
   /** /etc/group-format file for the group lookup (tests). */
   groupFile?: string;
@@ -189,6 +191,9 @@ export class AgentServer {
     switch (method) {
       case 'agent.hello':
         return this.hello(conn, params as Params<'agent.hello'>);
+      case 'agent.status':
+        if (!this.opts.status) throw new RpcFailure(ErrorCodes.NotFound, 'agent status is not available from this server');
+        return this.opts.status() satisfies Result<'agent.status'>;
       case 'domains.list':
         return this.opts.domains.list() satisfies DomainSummary[];
       case 'samples.history':

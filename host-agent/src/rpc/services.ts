@@ -39,6 +39,8 @@ export interface ProtectionService {
   observe(sample: Sample, risk: Risk | null): void | Promise<void>;
   /** Stats collection is failing: every protected domain must fall back to the safest interval. */
   statsUnavailable(reason: string): void | Promise<void>;
+  /** The store cannot write (reason; disk full, I/O error) or can again (null): fail-safe meanwhile. Optional. */
+  storeUnavailable?(reason: string | null): void | Promise<void>;
   /** Lifecycle / watchdog / I/O error events of libvirt. Optional. */
   onDomainEvent?(ev: DomainEvent): void | Promise<void>;
   /** What the service currently does for `domain`; null when it does not protect it. */
