@@ -17,6 +17,16 @@ HMM-guided failure recovery for replicated VMs: the hosts running hefery-agent,
 their domains' risk and checkpoint intervals, over SSH. See the project's README.
 `;
 
+/** Runs `vsce package` in `dir` (a folder holding package.json and what ships). */
+export async function vscePackage(dir: string, outFile: string): Promise<void> {
+  const vsce = join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce');
+  await execFileP(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', outFile], {
+    cwd: dir, timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' },
+  }).catch((e: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(`vsce package failed in ${dir}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  });
+}
+
 /** Writes `outFile` from the current dist/ (bundle first: node esbuild.mjs). */
 export async function packageExtension(outFile: string): Promise<void> {
   const stage = mkdtempSync(join(tmpdir(), 'hefery-vsix-'));
@@ -29,12 +39,7 @@ export async function packageExtension(outFile: string): Promise<void> {
     for (const f of readdirSync(join(REPO, 'dist', 'webview'))) {
       if (/\.(js|css)$/.test(f)) cpSync(join(REPO, 'dist', 'webview', f), join(stage, 'dist', 'webview', f));
     }
-    const vsce = join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce');
-    await execFileP(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', outFile], {
-      cwd: stage, timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' },
-    }).catch((e: Error & { stdout?: string; stderr?: string }) => {
-      throw new Error(`vsce package failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-    });
+    await vscePackage(stage, outFile);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
