@@ -36,6 +36,10 @@ export type LoadMode = 'full' | 'catch-up';
 export abstract class AgentPanel implements PanelController {
   protected api: AgentApi | undefined;
   private apiSubscriptions: Disposable[] = [];
+  /** newestShown() when the link was lost; null once a load caught up. */
+  private gapFrom: number | null = null;
+  /** Links lost so far: a load that began before the latest loss has not caught up with it. */
+  private losses = 0;
   protected disposed = false;
 
   constructor(protected readonly kind: PanelKind, protected readonly deps: ControllerDeps) {}
@@ -63,6 +67,27 @@ export abstract class AgentPanel implements PanelController {
   /** Loads the panel's data from the agent. */
   protected abstract load(api: AgentApi, mode: LoadMode): Promise<void>;
 
+  /** Timestamp of the newest item the panel has shown (0: none); a catch-up goes on from there. */
+  protected newestShown(): number {
+    return 0;
+  }
+
+  /**
+   * Where a catch-up starts: the newest item shown when the link was lost.
+   * Not the newest shown now: on a reconnect the subscriptions are back (and
+   * live items arrive) before the link is `connected` again and the catch-up
+   * runs, so the newest item by then may lie after the outage.
+   */
+  protected catchUpSince(): number {
+    return this.gapFrom ?? this.newestShown();
+  }
+
+  private async loadAndCatchUp(api: AgentApi, mode: LoadMode): Promise<void> {
+    const losses = this.losses;
+    await this.load(api, mode);
+    if (losses === this.losses) this.gapFrom = null;
+  }
+
   /** Notification handlers and agent-side subscriptions for a newly obtained AgentApi. */
   protected abstract attach(api: AgentApi): Promise<Disposable[]>;
 
@@ -81,7 +106,7 @@ export abstract class AgentPanel implements PanelController {
     try {
       if (api !== this.api) await this.adopt(api);
       this.deps.post({ type: 'link', state: api.state });
-      await this.load(api, 'full');
+      await this.loadAndCatchUp(api, 'full');
     } catch (e) {
       this.fail((e as Error).message);
     }
@@ -93,7 +118,11 @@ export abstract class AgentPanel implements PanelController {
     this.apiSubscriptions.push(api.onDidChangeState((state) => {
       if (this.disposed) return;
       this.deps.post({ type: 'link', state });
-      if (state === 'connected') this.load(api, 'catch-up').catch((e: Error) => this.fail(e.message));
+      if (state === 'connected') this.loadAndCatchUp(api, 'catch-up').catch((e: Error) => this.fail(e.message));
+      else {
+        this.losses++;
+        this.gapFrom ??= this.newestShown();
+      }
     }));
     this.apiSubscriptions.push(...(await this.attach(api)));
   }

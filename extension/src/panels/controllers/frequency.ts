@@ -29,9 +29,14 @@ export class FrequencyPanel extends AgentPanel {
     return [decisions, samples, await subscribeSamples(api, this.ref.domain, this.deps.log)];
   }
 
+  protected override newestShown(): number {
+    return this.lastTs;
+  }
+
   protected async load(api: AgentApi, mode: LoadMode): Promise<void> {
     const now = this.deps.now();
-    const from = mode === 'full' || this.lastTs === 0 ? now - FREQUENCY_BACKFILL_MS : this.lastTs;
+    const since = this.catchUpSince();
+    const from = mode === 'full' || since === 0 ? now - FREQUENCY_BACKFILL_MS : since;
     const [decisions, status] = await Promise.all([
       api.call('decisions.list', { domain: this.ref.domain, from, to: now, limit: DECISIONS_LIMIT }),
       protectionOf(api, this.ref.domain),

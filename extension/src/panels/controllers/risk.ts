@@ -30,9 +30,14 @@ export class RiskPanel extends AgentPanel {
     return [events, await subscribeSamples(api, this.ref.domain, this.deps.log)];
   }
 
+  protected override newestShown(): number {
+    return this.lastTs;
+  }
+
   protected async load(api: AgentApi, mode: LoadMode): Promise<void> {
     const now = this.deps.now();
-    const from = mode === 'full' || this.lastTs === 0 ? now - RISK_BACKFILL_MS : this.lastTs + 1;
+    const since = this.catchUpSince();
+    const from = mode === 'full' || since === 0 ? now - RISK_BACKFILL_MS : since + 1;
     const [rows, status] = await Promise.all([
       api.call('samples.history', { domain: this.ref.domain, from, to: now, limit: HISTORY_LIMIT }),
       protectionOf(api, this.ref.domain),
