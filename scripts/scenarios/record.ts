@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { FaultWindow } from '../../host-agent/src/evaluation/types';
 import { Store, type Incident, type SampleRow } from '../../host-agent/src/store/store';
 import { bootGuest } from '../../test/fixtures/guest';
+import { virsh } from '../../test/fixtures/libvirt';
 import { createTestNet, GUEST_ADDR, uniqueId } from '../../test/fixtures/netns';
 import { describeTrigger, triggerQuery, variantFor, type Scenario, type Trigger } from './catalog';
 import { startAgent } from './agent';
@@ -110,6 +111,21 @@ async function inject(trigger: Trigger, worker: NetnsWorker): Promise<string> {
   return (r.body ?? '').trim();
 }
 
+/** A domain that libvirtd could not destroy (e.g. libvirtd restarting) is tried again for half a minute. */
+async function destroyRetrying(domain: string, first: Error, log: (m: string) => void): Promise<void> {
+  log(`destroying ${domain} failed (${first.message.split('\n')[0]}); trying again`);
+  for (let i = 0; i < 6; i++) {
+    await sleep(5000);
+    try {
+      await virsh('destroy', domain);
+      return;
+    } catch (e) {
+      if (/failed to get domain|not found|not running|no domain/i.test((e as Error).message)) return;
+    }
+  }
+  throw new Error(`${domain} could not be destroyed: remove it with virsh destroy ${domain}`);
+}
+
 function summarizeEvents(events: readonly RecordedEvent[], from: number): string {
   return events.map((e) => `${e.kind}(${e.detail}) at +${((e.ts - from) / 1000).toFixed(1)} s`).join('; ') || 'none';
 }
@@ -135,7 +151,7 @@ export async function recordScenario(o: RecordOptions): Promise<RecordResult> {
     let destroyGuest: () => Promise<void> = async () => undefined;
     td.add('guest', () => destroyGuest());
     const guest = await bootGuest({ net, name: domain, customizeXml: (x) => scenarioDomainXml(x, { diskPath: disk?.path }) });
-    destroyGuest = () => guest.destroy();
+    destroyGuest = () => guest.destroy().catch((e: Error) => destroyRetrying(domain, e, log));
     log(`guest up in ${guest.bootSeconds.toFixed(1)} s`);
     signal?.throwIfAborted();
 

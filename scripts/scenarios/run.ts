@@ -11,11 +11,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../host-agent/src/cli/common';
-import { startLibvirt } from '../../test/fixtures/libvirt';
+import { startLibvirt, virsh } from '../../test/fixtures/libvirt';
 import { ensureGuestImage } from '../../test/fixtures/guest';
 import { parseScenarioList, SCENARIOS, type Scenario } from './catalog';
 import { recordScenario, type RunSettings } from './record';
-import { Aborted } from './teardown';
+import { Aborted, sleep } from './teardown';
 
 export const USAGE = `usage: node --import tsx scripts/scenarios/run.ts --scenarios LIST --out DIR [options]
 
@@ -87,6 +87,20 @@ export function plannedRuns(a: RunArgs): Array<{ scenario: Scenario; repeat: num
   return out;
 }
 
+/** Waits (up to 2 min) until libvirtd answers: another user of the machine may be restarting it. */
+async function libvirtAnswering(signal: AbortSignal, say: (m: string) => void): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await virsh('version');
+      return;
+    } catch (e) {
+      if (i === 0) say(`libvirtd does not answer (${(e as Error).message.split('\n').pop()}); waiting up to 2 min`);
+      if (i >= 24) throw e;
+      await sleep(5000, signal);
+    }
+  }
+}
+
 async function main(): Promise<number> {
   let args: RunArgs;
   try {
@@ -119,6 +133,7 @@ async function main(): Promise<number> {
     for (const { scenario, repeat } of plannedRuns(args)) {
       if (ac.signal.aborted) break;
       try {
+        await libvirtAnswering(ac.signal, say);
         await recordScenario({
           scenario, repeat, outDir: args.outDir, normalMs: args.normalMs + 30_000 * repeat, afterMs: args.afterMs, outageMs: args.outageMs,
           probeTimeoutMs: args.probeTimeoutMs, trainFraction: args.trainFraction, seed: args.seed + repeat, log: say, signal: ac.signal,
