@@ -10,7 +10,8 @@
         "src/params.cc",
         "src/events.cc",
         "src/connection.cc",
-        "src/legacy_stats.cc"
+        "src/legacy_stats.cc",
+        "src/peercred.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -23,6 +23,7 @@ import { processAlive } from './processes';
 import type { DecisionSink, NewDecision } from './policy/types';
 import type { RiskPredictor } from './predictor/types';
 import type { AgentStatus, Decision, DomainState, DomainSummary, ProtectionStatus, Risk, Sample } from './protocol/api';
+import type { PeerCredentialsReader } from './rpc/peer-access';
 import { AgentServer, type DomainEventName } from './rpc/server';
 import type { ProtectionService, TrainingService } from './rpc/services';
 import type { RatesBatch } from './sampler/domain-rates';
@@ -61,6 +62,8 @@ export interface DaemonDeps {
   training?: (ctx: TrainingContext) => TrainingService | Promise<TrainingService>;
   /** Time allowed to protection.shutdown() at stop. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /** SO_PEERCRED reader for the server's own access check (production: the native addon's). Absent: file mode only. */
+  peerCredentials?: PeerCredentialsReader;
 }
 
 interface DomainEntry {
@@ -169,6 +172,7 @@ export class Daemon {
         training: training ?? undefined,
         protection: protection ?? undefined,
         status: () => daemonRef?.status() ?? { store: { writable: true, failedWrites: 0 }, stats: { available: true } },
+        peerCredentials: deps.peerCredentials,
         log: log.child('rpc'),
       });
       const d = new Daemon(config, deps, log, store, source, sampler, server, protection, training, config.pidFile);

@@ -5,6 +5,7 @@
 #include "connection.h"
 #include "errors.h"
 #include "events.h"
+#include "peercred.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (virInitialize() < 0) throw Napi::Error::New(env, "virInitialize failed");
@@ -13,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("Connection", Connection::Define(env));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
 
   unsigned long libVer = 0;
   if (virGetVersion(&libVer, nullptr, nullptr) == 0) exports.Set("libvirtVersion", Napi::Number::New(env, libVer));

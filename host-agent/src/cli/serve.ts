@@ -4,7 +4,7 @@
 
 import { ConfigError, defaultConfig, loadConfig, type AgentConfig } from '../config';
 import { Daemon, stopOnSignals, type DaemonDeps } from '../daemon';
-import { LibvirtStatsSource } from '../libvirt';
+import { LibvirtStatsSource, loadAddon } from '../libvirt';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log';
 import { createProtection, shutdownBudgetMs } from '../policy';
 import { predictorFactory } from '../predictor/factory';
@@ -29,7 +29,21 @@ export function buildDeps(config: AgentConfig, log: Logger): DaemonDeps {
     protection: (ctx) => createProtection(ctx, { libvirtUri: config.libvirt.uri, samplingIntervalMs: config.sampling.intervalMs }),
     shutdownTimeoutMs: shutdownBudgetMs(config.backend),
     training: (ctx) => new TrainingJobs(ctx, { defaults: config.prediction.training }),
+    peerCredentials: peerCredentialsReader(log),
   };
+}
+
+/** The addon's SO_PEERCRED reader; undefined (said in the log) when this build lacks it. */
+function peerCredentialsReader(log: Logger): DaemonDeps['peerCredentials'] {
+  let read;
+  try {
+    read = loadAddon().peerCredentials;
+  } catch (e) {
+    log.warn(`peer credentials are not checked: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (!read) log.warn('peer credentials are not checked: the libvirt addon predates peerCredentials (npm run build:native)');
+  return read;
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -57,8 +57,18 @@ export interface NativeConnection {
   listen(listener: (ev: NativeEvent) => void): Promise<void>;
 }
 
+/** SO_PEERCRED (+ SO_PEERGROUPS: null on kernels without it) of a connected Unix socket's peer. */
+export interface NativePeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+  groups: number[] | null;
+}
+
 export interface NativeAddon {
   open(uri: string, readOnly?: boolean): Promise<NativeConnection>;
+  /** The peer's credentials of the connected Unix socket `fd`; throws for anything else. Absent in builds before it was added. */
+  peerCredentials?: (fd: number) => NativePeerCredentials;
   /** major * 1_000_000 + minor * 1000 + release */
   libvirtVersion: number;
   STATS: { STATE: number; CPU_TOTAL: number; BALLOON: number; VCPU: number; INTERFACE: number; BLOCK: number };

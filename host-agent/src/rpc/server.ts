@@ -1,8 +1,10 @@
 // The agent's JSON-RPC server on a Unix socket: one RpcPeer per connection,
 // handlers for every method of protocol/api.ts, and the notification fan-out
 // to subscribers. Access control is the socket's mode and group (see
-// socket.ts). Bounded: connections, subscriptions per connection, and bytes
-// queued per connection (a client that does not read is dropped).
+// socket.ts) and, when a credentials reader is given, the agent's own check
+// of the peer's uid and groups (peer-access.ts). Bounded: connections,
+// subscriptions per connection, and bytes queued per connection (a client
+// that does not read is dropped).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import {
@@ -12,6 +14,7 @@ import { RpcFailure, RpcPeer } from '../protocol/peer';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import type { AgentInfo, DomainDirectory, HistoryStore, ProtectionService, TrainingService } from './services';
+import { refusal, socketFd, type PeerCredentialsReader } from './peer-access';
 import { lookupGroup, prepareSocketPath, removeSocket, securePermissions } from './socket';
 
 export type DomainEventName = 'appeared' | 'vanished' | 'started' | 'stopped' | 'crashed' | 'watchdog' | 'io-error' | 'reconnected' | 'disconnected';
@@ -38,6 +41,8 @@ export interface AgentServerOptions {
   log?: Logger;
   /** /etc/group-format file for the group lookup (tests). */
   groupFile?: string;
+  /** SO_PEERCRED reader (the native addon's): every connection is checked against root, our user and the socket's group. Absent: the file mode alone decides. */
+  peerCredentials?: PeerCredentialsReader;
 }
 
 interface Subscription {
@@ -64,6 +69,7 @@ export class AgentServer {
   private readonly log: Logger;
   private gid: number | null = null;
   private listening = false;
+  private fdUnavailableLogged = false;
 
   constructor(private readonly opts: AgentServerOptions) {
     this.log = opts.log ?? silentLogger;
@@ -111,7 +117,8 @@ export class AgentServer {
     server.on('error', (e) => this.log.error(`socket server error: ${e.message}`));
     securePermissions(path, mode, this.gid);
     this.listening = true;
-    this.log.info(`listening at ${path} (mode ${mode.toString(8)}${this.gid !== null ? `, group ${group}` : ''})`);
+    const checked = this.opts.peerCredentials ? '; peer credentials checked: root, this user and the group only' : '';
+    this.log.info(`listening at ${path} (mode ${mode.toString(8)}${this.gid !== null ? `, group ${group}` : ''}${checked})`);
   }
 
   /** Stops accepting, closes every connection, removes the socket file. */
@@ -156,12 +163,16 @@ export class AgentServer {
   // ---- connections --------------------------------------------------------------------
 
   private accept(socket: Socket): void {
+    const denied = this.checkPeer(socket);
+    if (denied) {
+      this.log.warn(`refusing a connection: ${denied}`);
+      this.refuse(socket, ErrorCodes.Forbidden, `access denied: ${denied}`);
+      return;
+    }
     const max = this.opts.maxConnections ?? 32;
     if (this.conns.size >= max) {
       this.log.warn(`refusing a connection: ${max} clients already connected`);
-      socket.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ErrorCodes.Busy, message: `too many connections (limit ${max}); try again later` } }) + '\n');
-      socket.on('error', () => undefined);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      this.refuse(socket, ErrorCodes.Busy, `too many connections (limit ${max}); try again later`);
       return;
     }
     const id = this.nextConn++;
@@ -183,6 +194,32 @@ export class AgentServer {
       this.conns.delete(id);
       log.debug(`disconnected${err ? `: ${err.message}` : ''}`);
     });
+  }
+
+  /** One error line to a client we do not serve, then the connection is closed. */
+  private refuse(socket: Socket, code: number, message: string): void {
+    socket.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }) + '\n');
+    socket.on('error', () => undefined);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** null: the peer may connect; otherwise why not. */
+  private checkPeer(socket: Socket): string | null {
+    const read = this.opts.peerCredentials;
+    if (!read) return null;
+    const fd = socketFd(socket);
+    if (fd === null) {
+      if (!this.fdUnavailableLogged) this.log.warn('cannot read peer credentials (no socket fd from Node); access rests on the socket file mode and group');
+      this.fdUnavailableLogged = true;
+      return null;
+    }
+    try {
+      const group = this.opts.group === undefined ? 'hefery' : this.opts.group;
+      const label = this.gid !== null ? `group ${group}` : "the agent's group";
+      return refusal(read(fd), this.gid ?? process.getgid?.() ?? 0, process.getuid?.() ?? 0, label);
+    } catch (e) {
+      return `cannot read the peer's credentials: ${(e as Error).message}`;
+    }
   }
 
   // ---- methods ------------------------------------------------------------------------

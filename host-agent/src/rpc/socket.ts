@@ -1,12 +1,12 @@
 // Unix socket path housekeeping for the agent's server.
 //
-// Access control: Node cannot read SO_PEERCRED, so the agent does not check
-// who connects. Access is granted by the file system instead: the socket is
-// mode 0660, owned by the agent's user and the configured group (default
-// `hefery`); its directory (/run/hefery, systemd RuntimeDirectory) is 0750
-// with the same group. Only root and members of that group can connect, and
-// every member of the group is trusted with the full API (including pinning
-// checkpoint intervals).
+// Access control: the file system first: the socket is mode 0660, owned by
+// the agent's user and the configured group (default `hefery`); its
+// directory (/run/hefery, systemd RuntimeDirectory) is 0750 with the same
+// group. Only root and members of that group can connect, and every member
+// of the group is trusted with the full API (including pinning checkpoint
+// intervals). Then the agent checks each peer itself (SO_PEERCRED through the
+// native addon, peer-access.ts), so a loosened file mode does not open it.
 
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
