@@ -177,6 +177,10 @@ export class RpcPeer {
   }
 
   private sendRaw(msg: Envelope): boolean {
+    return this.writeLine(JSON.stringify(msg));
+  }
+
+  private writeLine(text: string): boolean {
     if (this.closed || this.stream.destroyed) return false;
     const max = this.opts.maxQueuedBytes;
     if (max !== undefined && this.stream.writableLength > max) {
@@ -184,11 +188,12 @@ export class RpcPeer {
       this.stream.destroy();
       return false;
     }
-    this.stream.write(JSON.stringify(msg) + '\n');
+    this.stream.write(text + '\n');
     return true;
   }
 
   private onLine(line: string): void {
+    if (this.closed) return; // the rest of a chunk that arrived with the line that closed us
     const env = parseEnvelope(line);
     if (env instanceof RpcFailure) {
       this.sendRaw({ jsonrpc: '2.0', id: null, error: { code: env.code, message: env.message } });
@@ -224,7 +229,13 @@ export class RpcPeer {
     }
     try {
       const result = await this.opts.onRequest(method, params, this);
-      reply({ result: result === undefined ? null : result });
+      // The other side refuses a line over the limit and would wait for this id until its timeout: say so now.
+      const text = JSON.stringify({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
+      const max = this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+      const size = Buffer.byteLength(text);
+      if (size > max) {
+        reply({ error: { code: ErrorCodes.TooLarge, message: `the answer to ${method} is ${size} bytes, larger than ${max} bytes a message may be; ask for a shorter range or a lower limit` } });
+      } else this.writeLine(text);
     } catch (e) {
       if (e instanceof RpcFailure) reply({ error: { code: e.code, message: e.message, ...(e.data ? { data: e.data } : {}) } });
       else if (e instanceof SchemaError) reply({ error: { code: ErrorCodes.InvalidParams, message: e.message } });
