@@ -60,6 +60,10 @@ interface Connection {
 }
 
 const DEFAULT_HISTORY_LIMIT = 10_000;
+/** Invalid messages a connection may send before it is closed (a correct client sends none). */
+export const MAX_INVALID_MESSAGES = 100;
+/** Of those, how many are logged one by one. */
+const LOGGED_INVALID_MESSAGES = 10;
 
 export class AgentServer {
   private server: Server | null = null;
@@ -177,6 +181,18 @@ export class AgentServer {
     }
     const id = this.nextConn++;
     const log = this.log.child(`client ${id}`);
+    let invalid = 0;
+    const onInvalid = (e: Error) => {
+      invalid++;
+      if (invalid <= LOGGED_INVALID_MESSAGES) log.warn(`protocol error: ${e.message}`);
+      else if (invalid === LOGGED_INVALID_MESSAGES + 1) log.warn('more protocol errors from this client; not logging each');
+      if (invalid === MAX_INVALID_MESSAGES) {
+        log.warn(`closing the connection: ${MAX_INVALID_MESSAGES} invalid messages`);
+        socket.write(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ErrorCodes.InvalidRequest, message: `too many invalid messages (${MAX_INVALID_MESSAGES}); closing the connection` } }) + '\n');
+        conn.peer.close();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    };
     const conn: Connection = {
       id,
       socket,
@@ -185,7 +201,7 @@ export class AgentServer {
       peer: new RpcPeer(socket, {
         maxQueuedBytes: this.opts.maxQueuedBytes ?? 8 << 20,
         onRequest: (method, params) => this.handle(conn, method, params),
-        onProtocolError: (e) => log.warn(`protocol error: ${e.message}`),
+        onProtocolError: onInvalid,
       }),
     };
     this.conns.set(id, conn);
