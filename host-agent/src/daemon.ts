@@ -22,7 +22,7 @@ import type { Logger } from './log';
 import { processAlive } from './processes';
 import type { DecisionSink, NewDecision } from './policy/types';
 import type { RiskPredictor } from './predictor/types';
-import type { AgentStatus, Decision, DomainState, DomainSummary, ProtectionStatus, Risk, Sample } from './protocol/api';
+import { Risk, type AgentStatus, type Decision, type DomainState, type DomainSummary, type ProtectionStatus, type Sample } from './protocol/api';
 import type { PeerCredentialsReader } from './rpc/peer-access';
 import { AgentServer, type DomainEventName } from './rpc/server';
 import type { ProtectionService, TrainingService } from './rpc/services';
@@ -282,7 +282,7 @@ export class Daemon {
       if (sample.state !== 'vanished' && e.predictor) {
         const pred = e.predictor;
         if (reset) this.safe(() => pred.reset(), undefined, `predictor reset of ${sample.domain}`);
-        risk = this.safe(() => pred.observe(sample), null, `predictor of ${sample.domain}`);
+        risk = this.safe(() => validRisk(pred.observe(sample)), null, `predictor of ${sample.domain}`);
       }
       e.risk = risk;
       if (this.protection) {
@@ -393,6 +393,17 @@ export class Daemon {
       this.log.error(`${what} failed: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * A predictor's answer as the wire and the policy must see it: a Risk that
+ * fails the protocol's schema (NaN, outside 0..1, a bad label) throws, so the
+ * caller logs why and uses null (unsure: safe interval) instead of passing
+ * NaN on (the policy would treat it as "between the thresholds", a client
+ * would drop the whole sample).
+ */
+function validRisk(r: Risk | null): Risk | null {
+  return r === null ? null : Risk.parse(r, 'risk');
 }
 
 // ---- pid file -------------------------------------------------------------------------
