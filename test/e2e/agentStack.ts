@@ -3,17 +3,17 @@
 // real agent daemon (`hefery-agent serve`) sampling it, protecting it with
 // the dry-run backend, training and predicting.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgentProcess } from '../fixtures/agent';
 import { bootGuest, ensureGuestImage, type TestGuest } from '../fixtures/guest';
 import { startLibvirt } from '../fixtures/libvirt';
 import { createTestNet, uniqueId } from '../fixtures/netns';
 import { REPO } from './env';
 
 const CLI = join(REPO, 'host-agent', 'src', 'cli.ts');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface AgentStack {
   guest: TestGuest;
@@ -45,8 +45,7 @@ export async function startAgentStack(o: { report?: (m: string) => void } = {}):
 
     const runDir = mkdtempSync(join(tmpdir(), 'hefery-e2e-agent-'));
     cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
-    const config = join(runDir, 'agent.json');
-    writeFileSync(config, JSON.stringify({
+    const agent = startAgentProcess({
       libvirt: { uri: services.uri },
       socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
       store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
@@ -58,16 +57,10 @@ export async function startAgentStack(o: { report?: (m: string) => void } = {}):
       policy: { protect: [guest.name] },
       // A small model so training finishes in seconds on a busy 2-core machine.
       prediction: { loadLevels: 1, restarts: 2, maxIterations: 30 },
-    }, null, 2));
-    const agent = startAgent(config, runDir);
+    }, runDir);
     cleanups.push(() => agent.stop());
     const socket = join(runDir, 'agent.sock');
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(socket)) {
-      if (agent.child.exitCode !== null) throw new Error(`the agent exited with ${agent.child.exitCode}:\n${agent.log()}`);
-      if (Date.now() > deadline) throw new Error(`the agent did not listen within 30 s:\n${agent.log()}`);
-      await sleep(200);
-    }
+    await agent.listening(socket);
 
     // A workload with a rhythm (idle, CPU, disk, memory, network) so the
     // figures move and the model has something to learn.
@@ -92,28 +85,6 @@ export async function startAgentStack(o: { report?: (m: string) => void } = {}):
     await unwind(cleanups, report);
     throw e;
   }
-}
-
-function startAgent(config: string, runDir: string): { child: ChildProcess; log(): string; stop(): Promise<void> } {
-  let log = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', config, '--run-dir', runDir], {
-    cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    child,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
 }
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -16,7 +16,7 @@ import { missingPrerequisite } from './env';
 import { HOST_NAME, startExtensionStack, type ExtensionStack } from './extensionStack';
 import type { FrameLocator } from 'playwright-core';
 import { CMD, connectAcceptingHostKey, openPanel } from './flows';
-import { chartInk, Workbench } from './workbench';
+import { chartInk, seriesColor, Workbench } from './workbench';
 
 const skip = missingPrerequisite() ?? false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,8 +102,7 @@ step('connect over the real sshd: the unknown host key is asked with its SHA256 
 
 step('"Hefery: Train Model" from the palette trains a model on the agent and reports it', async () => {
   // Some history first: the agent has sampled since the start of the suite.
-  await wb.runCommand(CMD.train);
-  await wb.answerQuickInput({ title: /Choose a domain/, pick: agent.guest.name });
+  await wb.runCommandAnswering(CMD.train, { title: /Choose a domain/, pick: agent.guest.name });
   await wb.notification(/trained model/i).waitFor({ timeout: 240_000 });
   const model = await until('a model on the agent', async () => (await rpc.peer.call('model.get', { domain: agent.guest.name })) ?? undefined, 240_000);
   assert.ok(model.iterations >= 1);
@@ -180,8 +179,7 @@ step('the training panel shows the model (health meaning, heat maps) and trains 
 
 step('pin an interval from the palette: the agent applies it; resume automatic mode', async () => {
   const before = (await decisions()).length;
-  await wb.runCommand(CMD.pin);
-  await wb.answerQuickInput({ title: /Choose a domain/, pick: agent.guest.name });
+  await wb.runCommandAnswering(CMD.pin, { title: /Choose a domain/, pick: agent.guest.name });
   await wb.answerQuickInput({ title: /Pin the checkpoint interval/, type: '500ms' });
   await wb.answerQuickInput({ title: /How long should the pin hold/, pick: 'No expiry' });
   const pin = await until('the override in the audit log', async () => (await decisions()).slice(before).find((d) => d.kind === 'override'));
@@ -201,12 +199,28 @@ step('pin an interval from the palette: the agent applies it; resume automatic m
   await view.locator('#fig-mode', { hasText: /pinned/ }).waitFor({ timeout: 30_000 });
   await wb.screenshot('panel-frequency-pinned');
 
-  await wb.runCommand(CMD.resume);
-  await wb.answerQuickInput({ title: /Choose a domain/, pick: agent.guest.name });
+  await wb.runCommandAnswering(CMD.resume, { title: /Choose a domain/, pick: agent.guest.name });
   const resume = await until('the resume in the audit log', async () => (await decisions()).find((d) => d.kind === 'resume' && d.ts >= pin.ts));
   assert.equal(resume.applied, true, resume.error);
   await until('automatic mode on the agent', async () => (await rpc.peer.call('domains.list', {})).find((d) => d.name === agent.guest.name)?.protection?.mode === 'auto');
   await view.locator('.decisions tbody tr[data-kind="resume"]').first().waitFor({ timeout: 30_000 });
+});
+
+step('a theme switch recolours the charts from the new --vscode-* values', async () => {
+  await wb.focusTab(/Live risk/);
+  const view = wb.webview();
+  const before = await seriesColor(view, 'metrics-chart', 'CPU');
+  await wb.runCommandAnswering('Preferences: Color Theme', { pick: 'Dark Modern' });
+  const after = await until('the CPU line in the new theme\'s colour', async () => {
+    const c = await seriesColor(view, 'metrics-chart', 'CPU');
+    return c !== before ? c : undefined;
+  }, 30_000);
+  assert.notEqual(after, before);
+  await until('the metrics drawn again', async () => (((await chartInk(view, 'metrics-chart')).pixels['CPU'] ?? 0) > 50 ? true : undefined));
+  await wb.screenshot('panel-risk-dark');
+  await wb.focusTab(/Training/);
+  await wb.webview().locator('#transition-map[data-cells]').waitFor({ timeout: 30_000 });
+  await wb.screenshot('panel-training-dark');
 });
 
 step('after a window reload the panels come back with their data (serializers + saved state)', async () => {

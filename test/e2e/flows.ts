@@ -29,8 +29,7 @@ export async function connectAcceptingHostKey(wb: Workbench, host: string): Prom
 
 /** Runs an open-panel command for `domain` and waits for the panel to be connected to its agent. */
 export async function openPanel(wb: Workbench, command: string, domain: string): Promise<FrameLocator> {
-  await wb.runCommand(command);
-  await wb.answerQuickInput({ title: /Choose a domain/, pick: domain });
+  await wb.runCommandAnswering(command, { title: /Choose a domain/, pick: domain });
   const view = wb.webview();
   await view.locator('.link[data-state="connected"]').waitFor({ timeout: 60_000 });
   return view;

@@ -111,6 +111,24 @@ export class Workbench {
     }
   }
 
+  /**
+   * Runs a command and answers its first question. A quick pick closes when
+   * something else takes the focus (a webview panel that just came to the
+   * front does): then nothing happened, so the command is run again.
+   */
+  async runCommandAnswering(command: string, answer: { title?: RegExp; pick?: string; type?: string }, attempts = 3): Promise<void> {
+    for (let i = 1; ; i++) {
+      await this.runCommand(command);
+      try {
+        await this.answerQuickInput({ ...answer, timeoutMs: 15_000 });
+        return;
+      } catch (e) {
+        if (i >= attempts) throw e;
+        await this.page.keyboard.press('Escape');
+      }
+    }
+  }
+
   quickInputTitle(): Locator {
     return this.page.locator('.quick-input-widget');
   }
@@ -207,6 +225,12 @@ export async function chartInk(frame: FrameLocator, figureId: string): Promise<C
     });
     return out;
   });
+}
+
+/** The colour of a chart series as its legend marker shows it (what the chart drew it with). */
+export async function seriesColor(frame: FrameLocator, figureId: string, label: string): Promise<string> {
+  const row = frame.locator(`figure#${figureId} .u-legend .u-series`).filter({ has: frame.locator('.u-label', { hasText: label }) }).first();
+  return row.locator('.u-marker').evaluate((m) => getComputedStyle(m).borderColor);
 }
 
 function escapeRe(s: string): string {

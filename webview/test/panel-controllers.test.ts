@@ -186,7 +186,10 @@ test('training panel: progress that races ahead of model.train\'s answer is kept
   // A job started by the Train Model command for this domain renews the model too.
   agent.emit('train.done', { jobId: 'cmd-1', ok: true, model: { ...model, version: 'v3' } });
   assert.equal(h.of('model').at(-1)!.model!.version, 'v3');
-  assert.equal(h.of('trainDone').length, 1);
+  assert.equal(h.of('trainDone').length, 1, 'the job\'s own end, not the command\'s');
+  // Shown again later, the panel gets the finished run back, end included.
+  await h.controller.handle({ type: 'ready' });
+  assert.deepEqual(h.posted.slice(-4).map((m) => m.type), ['trainStarted', 'trainProgress', 'trainProgress', 'trainDone']);
 });
 
 test('training panel: a refused model.train is reported and the panel can train again', async () => {

@@ -3,6 +3,8 @@
 // switch changes the variables on <html> and the class of <body>; charts
 // re-read them then.
 
+import { parseColor } from '../lib/heat';
+
 export interface ChartTheme {
   foreground: string;
   muted: string;
@@ -20,10 +22,16 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+/** Some themes give the chart colours an alpha; a 2 px line needs them opaque. */
+function opaque(css: string): string {
+  const c = parseColor(css);
+  return c ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : css;
+}
+
 export function readTheme(): ChartTheme {
   const fontSize = cssVar('--vscode-font-size', '13px');
   const family = cssVar('--vscode-font-family', 'sans-serif');
-  const palette = ['blue', 'red', 'green', 'yellow', 'purple', 'orange'].map((c, i) => cssVar(`--vscode-charts-${c}`, ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7', '#d18616'][i]));
+  const palette = ['blue', 'red', 'green', 'yellow', 'purple', 'orange'].map((c, i) => opaque(cssVar(`--vscode-charts-${c}`, ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7', '#d18616'][i])));
   return {
     foreground: cssVar('--vscode-editor-foreground', cssVar('--vscode-foreground', '#cccccc')),
     muted: cssVar('--vscode-descriptionForeground', '#9d9d9d'),

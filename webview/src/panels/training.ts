@@ -176,7 +176,8 @@ function onMessage(msg: ToWebview): void {
         ? `Done: model ${d.model?.version ?? ''} with log-likelihood ${d.model ? llFormat(d.model.logLikelihood) : 'n/a'}.`
         : d.cancelled ? 'Cancelled.' : `Training failed: ${d.error ?? 'no reason given'}`;
       progressText.setAttribute('data-result', d.ok ? 'ok' : d.cancelled ? 'cancelled' : 'failed');
-      if (d.ok && d.model) {
+      // A replayed older run must not hide a model trained since.
+      if (d.ok && d.model && (!model || d.model.createdAt >= model.createdAt)) {
         model = d.model;
         renderModel();
       }

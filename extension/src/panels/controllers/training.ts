@@ -12,8 +12,11 @@ const EARLY_EVENTS_MAX = 10_000;
 
 export class TrainingPanel extends AgentPanel {
   private jobId: string | undefined;
-  /** The running job's start and progress so far, replayed to a webview that was hidden or reloaded. */
-  private replay: Array<ToWebviewOf<'trainStarted'> | ToWebviewOf<'trainProgress'>> = [];
+  /**
+   * The latest job of this panel (start, progress, and its end once done),
+   * replayed to a webview that was hidden or reloaded so it shows that run again.
+   */
+  private replay: Array<ToWebviewOf<'trainStarted'> | ToWebviewOf<'trainProgress'> | ToWebviewOf<'trainDone'>> = [];
   /** While model.train is in flight: events of jobs not known yet. */
   private early: Array<{ progress?: TrainProgress; done?: TrainDone }> | undefined;
 
@@ -37,7 +40,7 @@ export class TrainingPanel extends AgentPanel {
     for (const m of this.replay) this.deps.post(m);
   }
 
-  private relay(m: ToWebviewOf<'trainStarted'> | ToWebviewOf<'trainProgress'>): void {
+  private relay(m: ToWebviewOf<'trainStarted'> | ToWebviewOf<'trainProgress'> | ToWebviewOf<'trainDone'>): void {
     if (this.replay.length < EARLY_EVENTS_MAX) this.replay.push(m);
     this.deps.post(m);
   }
@@ -45,8 +48,7 @@ export class TrainingPanel extends AgentPanel {
   private onDone(done: TrainDone): void {
     if (done.jobId === this.jobId) {
       this.jobId = undefined;
-      this.replay = [];
-      this.deps.post({ type: 'trainDone', done });
+      this.relay({ type: 'trainDone', done });
     } else if (this.early) {
       this.early.push({ done });
       return;
