@@ -88,7 +88,7 @@ export function parseJsonlTrace(text: string, name: string): Trace {
       for (const [key, v] of Object.entries(obj)) if (key !== 'kind' && (typeof v === 'string' || typeof v === 'number')) meta[key] = String(v);
     } else throw new Error(`${what}: unknown kind ${JSON.stringify(kind)} (expected sample, fault or meta)`);
   });
-  return finish({ name: traceName, rows, windows, meta }, trainUntilTs);
+  return finish({ name: traceName, rows, windows, meta }, trainUntilTs, name);
 }
 
 export function parseCsvTrace(text: string, name: string, windows: FaultWindow[]): Trace {
@@ -103,15 +103,21 @@ export function parseCsvTrace(text: string, name: string, windows: FaultWindow[]
     header.forEach((h, i) => (obj[h] = cells[i]?.trim()));
     return rowFrom(obj, `${name}:${k + 2}`);
   });
-  return finish({ name, rows, windows, meta: {} }, null);
+  return finish({ name, rows, windows, meta: {} }, null, name);
 }
 
-function finish(t: Trace, trainUntilTs: number | null): Trace {
+/** `file` names the input in errors (a trace's meta may give it another name). */
+function finish(t: Trace, trainUntilTs: number | null, file: string): Trace {
   if (trainUntilTs !== null) {
     const idx = t.rows.findIndex((r) => r.ts >= trainUntilTs);
     t.trainUntil = idx < 0 ? t.rows.length : idx;
   }
-  validateTrace(t);
+  try {
+    validateTrace(t);
+  } catch (e) {
+    if (t.name === file) throw e;
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
   return t;
 }
 
