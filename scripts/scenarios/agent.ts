@@ -20,7 +20,8 @@ export function agentConfig(runDir: string, intervalMs = 1000): Record<string, u
   return {
     $comment: 'written by scripts/scenarios: one agent per scenario run',
     libvirt: { uri: 'qemu:///system', readOnly: true },
-    socket: { path: join(runDir, 'agent.sock') },
+    // root: the runner's own group (the default, hefery, need not exist here).
+    socket: { path: join(runDir, 'agent.sock'), group: 'root' },
     store: { path: join(runDir, 'hefery.db') },
     pidFile: join(runDir, 'agent.pid'),
     modelDir: join(runDir, 'models'),
