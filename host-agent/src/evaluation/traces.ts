@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { METRICS, type Row } from './detector';
 import { parseNabTimestamp } from './nab';
 import { validateTrace, type FaultWindow, type Trace } from './types';
+import { preview } from '../preview';
 
 /** A time: ms since the epoch, or a string (NAB "YYYY-MM-DD HH:MM:SS" as UTC, or ISO 8601). */
 export function parseTime(v: unknown, what: string): number {
@@ -27,7 +28,7 @@ export function parseTime(v: unknown, what: string): number {
       if (Number.isFinite(ms)) return ms;
     }
   }
-  throw new Error(`${what}: ${JSON.stringify(v)} is not a time (ms since the epoch or a date string)`);
+  throw new Error(`${what}: ${preview(v)} is not a time (ms since the epoch or a date string)`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -37,7 +38,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function metricOrNull(v: unknown, what: string): number | null {
   if (v === undefined || v === null || v === '') return null;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`${what}: ${JSON.stringify(v)} is not a number`);
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`${what}: ${preview(v)} is not a number`);
   return n;
 }
 
@@ -86,7 +87,7 @@ export function parseJsonlTrace(text: string, name: string): Trace {
       if (typeof obj.name === 'string') traceName = obj.name;
       if (obj.trainUntil !== undefined) trainUntilTs = parseTime(obj.trainUntil, `${what} trainUntil`);
       for (const [key, v] of Object.entries(obj)) if (key !== 'kind' && (typeof v === 'string' || typeof v === 'number')) meta[key] = String(v);
-    } else throw new Error(`${what}: unknown kind ${JSON.stringify(kind)} (expected sample, fault or meta)`);
+    } else throw new Error(`${what}: unknown kind ${preview(kind)} (expected sample, fault or meta)`);
   });
   return finish({ name: traceName, rows, windows, meta }, trainUntilTs, name);
 }

@@ -10,6 +10,7 @@ import { HealthLabel, type ModelSummary } from '../protocol/api';
 import { arr, num, obj, oneOf, opt, record, SchemaError, str, union, type Infer } from '../protocol/schema';
 import type { Hmm } from './core';
 import { MODEL_METRICS } from './discretize';
+import { preview } from '../preview';
 
 export const MODEL_FORMAT = 'hefery-hmm';
 export const MODEL_FORMAT_VERSION = 1;
@@ -82,8 +83,8 @@ export function validateModel(v: unknown, source: string): HmmModel {
   };
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('not a JSON object');
   const rec = v as Record<string, unknown>;
-  if (rec.format !== MODEL_FORMAT) fail(`not a Hefery HMM model (format ${JSON.stringify(rec.format)}, expected "${MODEL_FORMAT}")`);
-  if (rec.formatVersion !== MODEL_FORMAT_VERSION) fail(`format version ${JSON.stringify(rec.formatVersion)} is not supported (this agent reads version ${MODEL_FORMAT_VERSION})`);
+  if (rec.format !== MODEL_FORMAT) fail(`not a Hefery HMM model (format ${preview(rec.format)}, expected "${MODEL_FORMAT}")`);
+  if (rec.formatVersion !== MODEL_FORMAT_VERSION) fail(`format version ${preview(rec.formatVersion)} is not supported (this agent reads version ${MODEL_FORMAT_VERSION})`);
   let m: Infer<typeof ModelSchema>;
   try {
     m = ModelSchema.parse(v, '');

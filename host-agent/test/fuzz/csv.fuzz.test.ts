@@ -103,6 +103,14 @@ test('fuzz: JSONL traces give valid rows or an error naming the file (also when 
   }), { numRuns: 800 });
 });
 
+test('values nested thousands of levels deep in a trace line: an error naming the file and line, not a stack overflow', () => {
+  const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+  for (const line of [`{"kind":"sample","ts":${deep}}`, `{"kind":${deep}}`, `{"kind":"sample","ts":1,"cpu":${deep}}`, `{"kind":"fault","start":${deep},"end":2}`]) {
+    const err = namedOrOk(JSONL_NAME, () => void parseJsonlTrace(line, JSONL_NAME));
+    assert.match(err?.message ?? '', new RegExp(`^${JSONL_NAME.replace('.', '\\.')}:1[: ]`));
+  }
+});
+
 test('fuzz: corrupt .jsonl.gz files give an error naming the file', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hefery-fuzz-gz-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
