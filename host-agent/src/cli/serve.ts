@@ -2,11 +2,12 @@
 // This is where the modules of the other parts of Hefery are wired in (see
 // the SEAM lines in buildDeps).
 
+import { resolve } from 'node:path';
 import { ConfigError, defaultConfig, loadConfig, type AgentConfig } from '../config';
 import { Daemon, stopOnSignals, type DaemonDeps } from '../daemon';
 import { LibvirtStatsSource, loadAddon } from '../libvirt';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log';
-import { createProtection, shutdownBudgetMs } from '../policy';
+import { createProtection, parseProtectionConfig, shutdownBudgetMs } from '../policy';
 import { predictorFactory } from '../predictor/factory';
 import { TrainingJobs } from '../training/service';
 import { EXIT, parseCommandLine, UsageError } from './common';
@@ -59,6 +60,13 @@ export async function run(argv: string[]): Promise<number> {
   let config: AgentConfig;
   try {
     config = values.config ? loadConfig(values.config, { runDir: values['run-dir'] }) : defaultConfig();
+    // The policy and backend sections too, before anything is opened, named like the other config errors.
+    try {
+      parseProtectionConfig(config.policy, config.backend, config.libvirt.uri);
+    } catch (e) {
+      if (e instanceof ConfigError && values.config) throw new ConfigError(`config ${resolve(values.config)}: ${e.message}`);
+      throw e;
+    }
   } catch (e) {
     if (e instanceof ConfigError) throw Object.assign(new Error(e.message), { exitCode: EXIT.failure });
     throw e;

@@ -7,10 +7,11 @@
 // domain because a section was forgotten would be a surprise.
 
 import { createBackend, parseBackendConfig } from '../backends';
+import type { BackendConfig } from '../backends/config';
 import { ConfigError } from '../config';
 import type { ProtectionContext } from '../daemon';
 import type { ProtectionService } from '../rpc/services';
-import { DEFAULT_POLICY, parsePolicyConfig } from './config';
+import { DEFAULT_POLICY, parsePolicyConfig, type PolicyConfig } from './config';
 import { PolicyProtectionService } from './service';
 
 export { parsePolicyConfig, policyFor, DEFAULT_POLICY, type PolicyConfig, type DomainPolicy } from './config';
@@ -24,13 +25,23 @@ export interface AgentSettings {
   samplingIntervalMs: number;
 }
 
+/**
+ * Validates the config's `policy` and `backend` sections together (ConfigError naming
+ * the field). `hefery-agent serve` calls it right after reading the file, before it
+ * opens anything, so a mistake there is reported like any other config error.
+ */
+export function parseProtectionConfig(policySection: unknown, backendSection: unknown, libvirtUri: string): { policy: PolicyConfig; backend: BackendConfig } {
+  const policy = parsePolicyConfig(policySection);
+  const backend = parseBackendConfig(backendSection, { libvirtUri });
+  if ((policySection === null || policySection === undefined) && backend.type !== 'dry-run') {
+    throw new ConfigError(`backend.type: "${backend.type}" needs a policy section naming the domains to protect (policy.protect); without one the agent only runs the dry-run backend`);
+  }
+  return { policy, backend };
+}
+
 export async function createProtection(ctx: ProtectionContext, agent: AgentSettings): Promise<ProtectionService> {
   const noPolicy = ctx.policy === null || ctx.policy === undefined;
-  const policy = parsePolicyConfig(ctx.policy);
-  const backendCfg = parseBackendConfig(ctx.backend, { libvirtUri: agent.libvirtUri });
-  if (noPolicy && backendCfg.type !== 'dry-run') {
-    throw new ConfigError(`backend.type: "${backendCfg.type}" needs a policy section naming the domains to protect (policy.protect); without one the agent only runs the dry-run backend`);
-  }
+  const { policy, backend: backendCfg } = parseProtectionConfig(ctx.policy, ctx.backend, agent.libvirtUri);
   if (noPolicy) {
     const d = DEFAULT_POLICY.defaults;
     ctx.log.info(`no policy in the config: default policy (every domain; safe ${d.safeIntervalMs} ms, relaxed ${d.relaxedIntervalMs} ms, ladder ${d.ladder.join('/')} ms) with the dry-run backend: decisions are recorded, no replication is driven`);
