@@ -18,7 +18,7 @@
 // resume; and the chart's points equal the store's, with no duplicate and no
 // hole, across the outage (backfilled from samples.history).
 
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -39,6 +39,7 @@ import { SshConnector } from '../../extension/src/core/sshConnector';
 import { createController, type PanelController } from '../../extension/src/panels/controllers';
 import { RISK_BACKFILL_MS } from '../../extension/src/panels/controllers/risk';
 import { PointSeries } from '../../webview/src/lib/points';
+import { DecisionLog } from '../../webview/src/lib/steps';
 import { ToWebview } from '../../webview/src/shared/messages';
 import { generateUserKey, startSshd, type Sshd, type UserKey } from '../fixtures/sshd';
 import { createLinkedNamespace, type LinkedNamespace } from './linked-netns';
@@ -66,16 +67,17 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
 
 // ---- what the user would see ----------------------------------------------------------
 
-/** The live risk panel of one domain: the real controller, and the chart data the webview would hold. */
-class RiskChart {
+/** A live risk (or checkpoint frequency) panel of one domain: the real controller, and the data the webview would chart. */
+class PanelChart {
   readonly series = new PointSeries(RISK_BACKFILL_MS);
+  readonly decisions = new DecisionLog();
   readonly links: string[] = [];
   /** Points that were posted again (the webview keeps one per timestamp). */
   repostedPoints = 0;
   private readonly controller: PanelController;
 
-  constructor(model: HostsModel, hostId: string, domain: string) {
-    this.controller = createController('risk', {
+  constructor(model: HostsModel, hostId: string, domain: string, kind: 'risk' | 'frequency' = 'risk') {
+    this.controller = createController(kind, {
       ref: { hostId, domain },
       api: () => model.connect(hostId),
       post: (m) => this.receive(ToWebview.parse(JSON.parse(JSON.stringify(m)), 'posted')),
@@ -88,13 +90,18 @@ class RiskChart {
     return this.controller.handle({ type: 'ready' });
   }
 
-  /** As webview/src/panels/risk.ts handles its messages. */
+  /** As webview/src/panels/risk.ts and frequency.ts handle their messages. */
   private receive(m: ToWebview): void {
-    if (m.type === 'init') this.series.clear();
-    else if (m.type === 'link') this.links.push(m.state);
+    if (m.type === 'init') {
+      this.series.clear();
+      this.decisions.clear();
+    } else if (m.type === 'link') this.links.push(m.state);
     else if (m.type === 'samples') {
       if (m.reset) this.series.clear();
       this.repostedPoints += m.points.length - this.series.add(m.points);
+    } else if (m.type === 'decisions') {
+      if (m.reset) this.decisions.clear();
+      this.decisions.add(m.decisions);
     }
   }
 
@@ -249,7 +256,7 @@ function assertBackoffSchedule(lostAt: number, attempts: Attempt[], failed: numb
  * chart's span: every sample once (no duplicates), none missing (no holes),
  * including those produced while the connection was down.
  */
-async function assertChartMatchesStore(session: Session, chart: RiskChart, outage: { from: number; to: number }): Promise<void> {
+async function assertChartMatchesStore(session: Session, chart: PanelChart, outage: { from: number; to: number }): Promise<void> {
   const ts = chart.timestamps;
   assert.ok(ts.every((t, i) => i === 0 || t > ts[i - 1]), 'chart points are in time order, one per timestamp');
   const stored = (await session.api().call('samples.history', { domain: DOMAIN, from: ts[0], to: ts[ts.length - 1], limit: 100_000 })).map((r) => r.sample.ts);
@@ -288,10 +295,14 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
-/** The user connects (prompts allowed), opens the live risk panel and sees points arrive. */
-async function connectAndChart(sshd: Sshd): Promise<{ session: Session; chart: RiskChart }> {
+/**
+ * The user connects (prompts allowed), opens the live risk panel and sees
+ * points arrive; both are closed after the test. `prompts`: what the user
+ * was asked so far.
+ */
+async function connectAndChart(t: TestContext, sshd: Sshd): Promise<{ session: Session; chart: PanelChart; prompts: Prompts }> {
   const session = new Session(sshd, key, dir);
-  const chart = new RiskChart(session.model, HOST, DOMAIN);
+  const chart = new PanelChart(session.model, HOST, DOMAIN);
   try {
     await session.model.connect(HOST, { interactive: true });
     assert.deepEqual(session.prompts, { hostKey: 1, passphrase: 1 }, 'the first, user-started connect asks once for the host key and once for the passphrase');
@@ -301,17 +312,38 @@ async function connectAndChart(sshd: Sshd): Promise<{ session: Session; chart: R
     close(session, chart);
     throw e;
   }
-  return { session, chart };
+  t.after(() => close(session, chart));
+  return { session, chart, prompts: { ...session.prompts } };
 }
 
 /** The panel closes and the extension lets go of the host (idempotent). */
-function close(session: Session, chart: RiskChart): void {
+function close(session: Session, chart: PanelChart): void {
   chart.dispose();
   session.dispose();
 }
 
+/**
+ * After a fault retrying cannot fix (`fatal`): the error state, and no
+ * attempt after the one that met it (none in three times the longest
+ * backoff), no prompt. Attempts before it may have found sshd still away.
+ * Returns the attempts since `since`.
+ */
+async function assertGaveUp(session: Session, since: number, prompts: Prompts, fatal: RegExp): Promise<Attempt[]> {
+  await waitFor('the error state', () => session.state === 'error', 15_000);
+  await sleep(3 * BACKOFF.maxMs);
+  const attempts = session.connector.since(since);
+  const errors = attempts.map((a) => a.error ?? 'connected');
+  assert.match(errors.at(-1) ?? '', fatal, `the last attempt met the fault: ${errors.join('; ')}`);
+  assert.ok(errors.slice(0, -1).every((e) => /connection refused/.test(e)), `no attempt after it: ${errors.join('; ')}`);
+  assert.equal(session.state, 'error');
+  assert.equal(session.model.host(HOST)?.error, errors.at(-1), 'the host shows that error');
+  assert.ok(attempts.every((a) => !a.interactive), 'the attempts were not interactive');
+  assert.deepEqual(session.prompts, prompts, 'no prompt');
+  return attempts;
+}
+
 /** After the reconnect: live points continue through the resumed subscriptions. */
-async function assertLiveAgain(session: Session, chart: RiskChart, reconnectedAt: number): Promise<void> {
+async function assertLiveAgain(session: Session, chart: PanelChart, reconnectedAt: number): Promise<void> {
   await waitFor('live points after the reconnect', () => chart.timestamps.filter((t) => t > reconnectedAt).length >= 3, 15_000);
   assert.equal(session.api().subscriptionCount, 2, "the hosts model's and the panel's subscriptions are both held again");
   assert.ok(chart.links.includes('reconnecting') && chart.links.at(-1) === 'connected', `the panel was told: ${chart.links.join(' -> ')}`);
@@ -321,9 +353,7 @@ async function assertLiveAgain(session: Session, chart: RiskChart, reconnectedAt
 
 test('sshd killed, then back on the same port and key: reconnecting with capped exponential backoff, no prompt, subscriptions resumed, the chart backfilled with no duplicate and no hole', { timeout: 120_000 }, async (t) => {
   const sshd = loopSshd!;
-  const { session, chart } = await connectAndChart(sshd);
-  t.after(() => close(session, chart));
-  const prompts = { ...session.prompts };
+  const { session, chart, prompts } = await connectAndChart(t, sshd);
   const mark = sshd.logMark();
   const killedAt = Date.now();
   await sshd.kill();
@@ -348,35 +378,36 @@ test('sshd killed, then back on the same port and key: reconnecting with capped 
 
 test('the key is revoked while reconnecting: one attempt, then an error, no retry (no lockout), no prompt', { timeout: 60_000 }, async (t) => {
   const sshd = loopSshd!;
-  const { session, chart } = await connectAndChart(sshd);
-  t.after(() => close(session, chart));
-  const prompts = { ...session.prompts };
+  const { session, prompts } = await connectAndChart(t, sshd);
   sshd.setAuthorizedKeys([]);
   const mark = sshd.logMark();
   const droppedAt = Date.now();
   await sshd.dropConnections();
-  await waitFor('the error state', () => session.state === 'error', 15_000);
-  // Three times the longest backoff: any retry would have happened by now.
-  await sleep(3 * BACKOFF.maxMs);
-  const attempts = session.connector.since(droppedAt);
-  assert.equal(attempts.length, 1, `one attempt after the drop: ${attempts.map((a) => a.error).join('; ')}`);
-  assert.equal(session.state, 'error');
-  assert.match(session.model.host(HOST)?.error ?? '', /refused key .*id_ed25519/, 'the error names the refused key');
-  assert.deepEqual(session.prompts, prompts, 'no prompt');
+  const attempts = await assertGaveUp(session, droppedAt, prompts, /refused key .*id_ed25519/);
+  assert.equal(attempts.length, 1, 'sshd never went away: one attempt');
   const sshdLog = sshd.logSince(mark);
-  const connections = (sshdLog.match(/Connection from /g) ?? []).length;
-  const keyTries = (sshdLog.match(/Failed publickey|userauth_pubkey: .*test_only 0/g) ?? []).length;
-  console.log(`# sshd saw ${connections} connection(s) and ${keyTries} failed key signature(s) after the key was revoked`);
+  const count = (re: RegExp) => (sshdLog.match(re) ?? []).length;
+  const connections = count(/Connection from /g);
+  const requests = count(/userauth-request for user \S+ service ssh-connection method publickey/g);
+  const failures = count(/Failed publickey for /g);
+  console.log(`# after the key was revoked sshd saw ${connections} connection(s), ${requests} publickey request(s), ${failures} failed authentication(s)`);
   assert.equal(connections, 1, `sshd saw one connection after the drop:\n${sshdLog}`);
-  assert.ok(keyTries <= 1, `at most one key tried, once:\n${sshdLog}`);
+  assert.equal(failures, 1, `one failed authentication (the one key, once):\n${sshdLog}`);
+  assert.ok(requests <= 2, `the one key was offered once (a query, perhaps a signature):\n${sshdLog}`);
   sshd.setAuthorizedKeys([key.publicKeyLine]);
+});
+
+test('sshd comes back with another host key: refused without a prompt, no retry loop', { timeout: 60_000 }, async (t) => {
+  const sshd = loopSshd!;
+  const { session, prompts } = await connectAndChart(t, sshd);
+  const rotatedAt = Date.now();
+  await sshd.rotateHostKey(); // sessions dropped, back on the same port with a new key
+  await assertGaveUp(session, rotatedAt, prompts, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
 });
 
 test('the network link goes down and comes back: keepalive notices, reconnecting with capped backoff, no prompt, the chart backfilled with no duplicate and no hole', { timeout: 120_000 }, async (t) => {
   const sshd = nsSshd!;
-  const { session, chart } = await connectAndChart(sshd);
-  t.after(() => close(session, chart));
-  const prompts = { ...session.prompts };
+  const { session, chart, prompts } = await connectAndChart(t, sshd);
   const downAt = Date.now();
   await link!.down();
   const lostAt = await waitFor('reconnecting (keepalive)', () => session.entered('reconnecting', downAt), 15_000);
@@ -396,7 +427,7 @@ test('the network link goes down and comes back: keepalive notices, reconnecting
   await assertChartMatchesStore(session, chart, { from: lostAt, to: reconnectedAt });
 });
 
-test('a live sample arriving while the reconnect completes does not hide the outage from the chart', { timeout: 30_000 }, async () => {
+test('a live sample or decision arriving while the reconnect completes does not hide the outage from the charts', { timeout: 30_000 }, async () => {
   // The agent's real AgentServer and Store on a Unix socket, driven by the
   // test so the order of events is exact; the SSH leg is replaced by a direct
   // dial of the socket (a stand-in, named as such: the SSH path is covered above).
@@ -427,18 +458,25 @@ test('a live sample arriving while the reconnect completes does not hide the out
   };
   const model = new HostsModel({ connector: directDial, clientName: 'catch-up', log, backoff: { initialMs: 50, maxMs: 100 } });
   model.setHosts([{ id: HOST, source: 'settings', origin: 'test', socketPath, knownHostsFiles: [], notes: [], target: { label: HOST, host: 'unused', port: 22, username: 'u', identityFiles: [], identitiesOnly: true } }]);
-  const chart = new RiskChart(model, HOST, DOMAIN);
+  const chart = new PanelChart(model, HOST, DOMAIN);
+  const frequency = new PanelChart(model, HOST, DOMAIN, 'frequency');
   const base = Date.now() - 60_000;
-  // As the daemon does: store the sample and publish it to the subscribers.
+  // As the daemon does: store a sample and a decision, and publish them to the subscribers.
   const produce = (i: number, publish: boolean) => {
-    const sample: Sample = { domain: DOMAIN, ts: base + i * 1000, state: 'running', cpuPct: i, memPct: 10, netRxBps: 0, netTxBps: 0, diskRdBps: 0, diskWrBps: 0 };
+    const ts = base + i * 1000;
+    const sample: Sample = { domain: DOMAIN, ts, state: 'running', cpuPct: i, memPct: 10, netRxBps: 0, netTxBps: 0, diskRdBps: 0, diskWrBps: 0 };
     store.insertSamples([{ sample, risk: 0.1 }]);
-    if (publish) server.publishSample(sample, { ts: sample.ts, next: 0.1 }, null);
+    const decision = store.record({ domain: DOMAIN, ts, kind: 'auto', oldIntervalMs: 100 + i, newIntervalMs: 101 + i, risk: 0.1, reason: `step ${i}`, who: 'policy', applied: true });
+    if (publish) {
+      server.publishSample(sample, { ts, next: 0.1 }, null);
+      server.publishDecision(decision);
+    }
   };
   try {
     await chart.open();
+    await frequency.open();
     for (let i = 0; i < 5; i++) produce(i, true);
-    await waitFor('five live points', () => chart.series.size === 5, 5000);
+    await waitFor('five live points and decisions', () => chart.series.size === 5 && frequency.decisions.size === 5, 5000);
     await server.close(); // the connection is lost
     await waitFor('reconnecting', () => model.host(HOST)?.state === 'reconnecting', 5000);
     for (let i = 5; i < 8; i++) produce(i, false); // produced while nobody was connected
@@ -448,11 +486,13 @@ test('a live sample arriving while the reconnect completes does not hide the out
     server = makeServer();
     await server.listen();
     await waitFor('connected', () => model.host(HOST)?.state === 'connected', 5000);
-    await waitFor('the live sample', () => chart.timestamps.includes(base + 8000), 5000);
+    await waitFor('the live sample and decision', () => chart.timestamps.includes(base + 8000) && frequency.decisions.all.some((d) => d.ts === base + 8000), 5000);
     await sleep(300); // the catch-up
     assert.deepEqual(chart.timestamps.map((t) => (t - base) / 1000), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'the samples of the outage (5, 6, 7) are backfilled');
+    assert.deepEqual(frequency.decisions.all.map((d) => (d.ts - base) / 1000), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'the decisions of the outage (5, 6, 7) are backfilled');
   } finally {
     chart.dispose();
+    frequency.dispose();
     model.dispose();
     await server.close();
     store.close();
