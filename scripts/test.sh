@@ -2,6 +2,7 @@
 # Runs every test of Hefery on real components. Set-up included.
 #   unit         pure TypeScript, plain Node
 #   integration  real libvirtd + QEMU (TCG) guest, real sshd on loopback
+#   reliability  faults, bad input and load on real parts (test/reliability)
 #   e2e          real VS Code (code-server) driven by Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ run node --import tsx --test --test-reporter=spec \
   $(find host-agent/test extension/test webview/test -name '*.test.ts' 2>/dev/null | sort)
 if compgen -G "test/integration/*.test.ts" >/dev/null; then
   run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/integration/*.test.ts | sort)
+fi
+if compgen -G "test/reliability/*.test.ts" >/dev/null; then
+  run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/reliability/*.test.ts | sort)
 fi
 if compgen -G "test/e2e/*.e2e.ts" >/dev/null; then
   run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/e2e/*.e2e.ts | sort)
