@@ -70,27 +70,41 @@ export class LineDecoder {
   }
 }
 
-function parseEnvelope(line: string): Envelope | RpcFailure {
+/**
+ * An envelope the peer cannot accept. `id` is the request's own id when it could be
+ * read, so the error answers that request (its caller does not wait for a timeout);
+ * null otherwise, as JSON-RPC 2.0 says.
+ */
+class EnvelopeError extends RpcFailure {
+  constructor(code: number, message: string, readonly id: Id | null = null) {
+    super(code, message);
+  }
+}
+
+function parseEnvelope(line: string): Envelope | EnvelopeError {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch (e) {
-    return new RpcFailure(ErrorCodes.ParseError, `parse error: ${(e as Error).message}`);
+    return new EnvelopeError(ErrorCodes.ParseError, `parse error: ${(e as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new RpcFailure(ErrorCodes.InvalidRequest, 'a message must be a JSON object (batches are not supported)');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new EnvelopeError(ErrorCodes.InvalidRequest, 'a message must be a JSON object (batches are not supported)');
   const m = v as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return new RpcFailure(ErrorCodes.InvalidRequest, 'jsonrpc must be "2.0"');
   if (m.id !== undefined && m.id !== null && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isInteger(m.id))) {
-    return new RpcFailure(ErrorCodes.InvalidRequest, 'id must be a string or an integer');
+    return new EnvelopeError(ErrorCodes.InvalidRequest, 'id must be a string or an integer');
   }
-  if (m.method !== undefined && typeof m.method !== 'string') return new RpcFailure(ErrorCodes.InvalidRequest, 'method must be a string');
+  // Only a request's id is echoed: an answer to a malformed response would look like a response to the other side.
+  const id = 'method' in m ? ((m.id ?? null) as Id | null) : null;
+  const bad = (code: number, message: string) => new EnvelopeError(code, message, id);
+  if (m.jsonrpc !== '2.0') return bad(ErrorCodes.InvalidRequest, 'jsonrpc must be "2.0"');
+  if (m.method !== undefined && typeof m.method !== 'string') return bad(ErrorCodes.InvalidRequest, 'method must be a string');
   if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))) {
-    return new RpcFailure(ErrorCodes.InvalidParams, 'params must be an object (by-name parameters)');
+    return bad(ErrorCodes.InvalidParams, 'params must be an object (by-name parameters)');
   }
   if (m.error !== undefined) {
     const e = m.error as Record<string, unknown>;
     if (typeof e !== 'object' || e === null || typeof e.code !== 'number' || typeof e.message !== 'string') {
-      return new RpcFailure(ErrorCodes.InvalidRequest, 'error must be {code, message}');
+      return bad(ErrorCodes.InvalidRequest, 'error must be {code, message}');
     }
   }
   return m as unknown as Envelope;
@@ -195,8 +209,8 @@ export class RpcPeer {
   private onLine(line: string): void {
     if (this.closed) return; // the rest of a chunk that arrived with the line that closed us
     const env = parseEnvelope(line);
-    if (env instanceof RpcFailure) {
-      this.sendRaw({ jsonrpc: '2.0', id: null, error: { code: env.code, message: env.message } });
+    if (env instanceof EnvelopeError) {
+      this.sendRaw({ jsonrpc: '2.0', id: env.id, error: { code: env.code, message: env.message } });
       this.opts.onProtocolError?.(env);
       return;
     }
