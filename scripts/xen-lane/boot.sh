@@ -6,7 +6,7 @@
 #                                to dom0's root (e.g. /opt/hefery/...)
 #   boot.sh guest                create the PVH guest hefery-g1 and wait for its httpd
 #   boot.sh ssh CMD...           run CMD in dom0 (stdin/stdout/stderr passed through)
-#   boot.sh http [PATH]          GET http://GUEST_IP/PATH from the namespace
+#   boot.sh http [PATH [SECS]]   GET http://GUEST_IP/PATH from the namespace
 #   boot.sh stop                 kill QEMU (pid file), delete the namespace
 #   boot.sh status               running or not
 #
@@ -105,9 +105,9 @@ guest() {
 }
 
 # GET http://$1$2 from the namespace, response (head and body) on stdout;
-# bash's /dev/tcp, so no HTTP client is needed. 5 s at most.
+# bash's /dev/tcp, so no HTTP client is needed. $3 seconds at most (5).
 http_get() {
-  ip netns exec "$NS" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/80" && printf "GET %s HTTP/1.0\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
+  ip netns exec "$NS" timeout "${3:-5}" bash -c 'exec 3<>"/dev/tcp/$1/80" && printf "GET %s HTTP/1.0\r\n\r\n" "$2" >&3 && cat <&3' _ "$1" "$2"
 }
 http_ok() { http_get "$1" /cgi-bin/ok | grep -q '^ok'; }
 
@@ -131,8 +131,8 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   guest) guest ;;
   ssh) shift; ssh_dom0 "$@" ;;
-  http) http_get "$GUEST_IP" "${2:-/cgi-bin/ok}" ;;
+  http) http_get "$GUEST_IP" "${2:-/cgi-bin/ok}" "${3:-5}" ;;
   stop) stop ;;
   status) if running; then echo "running (pid $(cat "$RUN/qemu.pid"))"; else echo "stopped"; exit 1; fi ;;
-  *) die "usage: boot.sh start [PAYLOAD_DIR] | guest | ssh CMD... | http [PATH] | stop | status" ;;
+  *) die "usage: boot.sh start [PAYLOAD_DIR] | guest | ssh CMD... | http [PATH [SECS]] | stop | status" ;;
 esac

@@ -7,6 +7,24 @@ import { createInterface } from 'node:readline';
 import type { Lane } from './lane';
 import { DOM0_DRIVER, DOM0_LIB, DOM0_NODE } from './payload';
 
+// The agent config's backend section, exactly as an operator would write it
+// for a secondary on the same host (the lane has one dom0).
+export const LANE_BACKEND = {
+  type: 'xen-remus',
+  xl: '/usr/sbin/xl',
+  // unsafe mode: no network buffering (Debian's libxl has none: "Remus: No
+  // support for network buffering"), no disk replication (the guest has no disk)
+  args: ['-F', '-n', '-d', '-s', ''],
+  destination: 'xl migrate-receive -r -e',
+  fence: ['xl', 'destroy', '{domain}--incoming'],
+  stateDir: '/run/hefery-remus',
+  minRestartIntervalMs: 5000,
+  readyPattern: 'Checkpointed save', // "replicating" = the first checkpoint went out
+  readyTimeoutMs: 10 * 60_000,
+  stopTimeoutMs: 2 * 60_000,
+  retry: { initialMs: 2000, maxMs: 20_000 },
+};
+
 export interface DriverEvent {
   ev: 'ready' | 'xl' | 'restart' | 'fault' | 'log' | 'ack' | 'result' | 'fatal';
   t: number;
@@ -101,6 +119,12 @@ export class RemusDriver {
     return (await this.waitFor((e) => e.ev === 'ack' && e.id === id, timeoutMs, 'mark')).t;
   }
 
+  /** backend.stop: fence the secondary, the old xl resumes the guest alone and exits. */
+  async stop(timeoutMs: number): Promise<DriverEvent> {
+    const id = this.send({ cmd: 'stop' });
+    return this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, 'stop');
+  }
+
   async close(leaveRunning: boolean, timeoutMs: number): Promise<void> {
     const id = this.send({ cmd: 'close', leaveRunning });
     try {
@@ -118,6 +142,13 @@ export class RemusDriver {
   }
 }
 
+/** Prints the driver's backend log, restarts and faults as they come (progress of a long test). */
+export function echoDriverEvent(e: DriverEvent): void {
+  if (e.ev === 'log' || e.ev === 'restart' || e.ev === 'fault' || e.ev === 'fatal') {
+    process.stderr.write(`xen-lane: [dom0 ${(e.t / 1000).toFixed(1)} s] ${e.ev}: ${JSON.stringify(e.line ?? e.error ?? e)}\n`);
+  }
+}
+
 // ---- the checkpoint signal ---------------------------------------------------------------
 // xl's own output, as the backend logs it: libxc's save side prints one
 // "Checkpointed save: N/N" progress line per checkpoint sent (primary), and the
@@ -126,6 +157,8 @@ export class RemusDriver {
 
 export const SENT = /xc: progress: Checkpointed save: \d+\/\d+/;
 export const APPLIED = /xc: info: All records processed/;
+/** The old xl, fenced (its secondary destroyed), gives up and resumes the guest at the primary. */
+export const RESUMED = /Remus: Backup failed\? resuming domain at primary/;
 
 export interface PhaseStats {
   intervalMs: number;
@@ -154,4 +187,19 @@ export function phaseStats(events: readonly DriverEvent[], intervalMs: number, f
     perSecond: Math.round((sent.length / seconds) * 1000) / 1000,
     gapMs: gaps.length ? { min: gaps[0], median: gaps[Math.floor(gaps.length / 2)], max: gaps[gaps.length - 1] } : null,
   };
+}
+
+export interface RestartBreakdown {
+  /** Request reached the driver until the old xl resumed the guest alone (fence + xl's exit path), ms. */
+  stopMs: number | null;
+  /** From there until the new xl's first checkpoint (full copy + first checkpoint), ms. */
+  startMs: number | null;
+}
+
+/** Splits a restart requested at driver time `from` using xl's own lines. */
+export function restartBreakdown(events: readonly DriverEvent[], from: number): RestartBreakdown {
+  const resumed = xlTimes(events, RESUMED, from, Infinity)[0];
+  if (resumed === undefined) return { stopMs: null, startMs: null };
+  const first = xlTimes(events, SENT, resumed, Infinity)[0];
+  return { stopMs: resumed - from, startMs: first === undefined ? null : first - resumed };
 }

@@ -5,7 +5,8 @@
 // namespace). Xen here is REAL (Debian's hypervisor and tools), only nested.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPayload } from './payload';
 
@@ -25,8 +26,8 @@ export interface Lane {
   sh(cmd: string, timeoutMs?: number): Promise<string>;
   /** A long-running dom0 command with piped stdio (e.g. the driver). */
   spawnDom0(cmd: string): ChildProcess;
-  /** GET http://GUEST_ADDR<path> from the namespace: the body, or null when it does not answer. */
-  http(path?: string): Promise<string | null>;
+  /** GET http://GUEST_ADDR<path> from the namespace: the body, or null when it does not answer within `seconds` (5). */
+  http(path?: string, seconds?: number): Promise<string | null>;
   /** The serial console log so far (Xen + dom0). */
   consoleLog(): string;
   stop(): Promise<void>;
@@ -68,17 +69,24 @@ function capture(args: string[], timeoutMs: number): Promise<{ code: number | nu
   });
 }
 
+/**
+ * Builds and boots the lane. HEFERY_XL_REUSE=1 (development): a lane already
+ * running (`boot.sh start .cache/xen-lane/payload`) is used as it is and left running.
+ */
 export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
-  await runLoud('bash', [BUILD], 30 * 60_000);
-  const payload = await buildPayload(REPO_ROOT, join(LANE_DIR, 'payload'));
-  let stopped = false;
+  const reuse = process.env.HEFERY_XL_REUSE === '1' && (await capture(['status'], 10_000)).code === 0;
+  let stopped = reuse;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await runLoud('bash', [BOOT, 'stop'], 60_000);
   };
   try {
-    await runLoud('bash', [BOOT, 'start', payload], 15 * 60_000);
+    if (!reuse) {
+      await runLoud('bash', [BUILD], 30 * 60_000);
+      const payload = await buildPayload(REPO_ROOT, join(LANE_DIR, 'payload'));
+      await runLoud('bash', [BOOT, 'start', payload], 15 * 60_000);
+    }
     if (opts.guest !== false) await runLoud('bash', [BOOT, 'guest'], 15 * 60_000);
   } catch (e) {
     await stop().catch(() => undefined);
@@ -93,8 +101,8 @@ export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
     spawnDom0(cmd) {
       return spawn('bash', [BOOT, 'ssh', cmd], { stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO_ROOT });
     },
-    async http(path = '/cgi-bin/ok') {
-      const r = await capture(['http', path], 15_000);
+    async http(path = '/cgi-bin/ok', seconds = 5) {
+      const r = await capture(['http', path, String(seconds)], seconds * 1000 + 10_000);
       if (r.code !== 0) return null;
       const at = r.stdout.indexOf('\r\n\r\n');
       return at < 0 ? null : r.stdout.slice(at + 4);
@@ -108,4 +116,24 @@ export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
     },
     stop,
   };
+}
+
+export const say = (s: string): void => void process.stderr.write(`xen-lane: ${s}\n`);
+
+/** Text for a failure message when the nested clock broke (the host was too busy): the usual cause of a stall. */
+export function diagnose(lane: Lane | undefined): string {
+  const log = lane?.consoleLog() ?? '';
+  const wrapped = /Platform timer appears to have unexpectedly wrapped/.test(log);
+  const lockups = (log.match(/soft lockup/g) ?? []).length;
+  return wrapped || lockups
+    ? ` [nested clock trouble: ${wrapped ? "Xen's platform timer wrapped, " : ''}${lockups} soft lockups in dom0; host load ${loadavg().map((x) => x.toFixed(1)).join(' ')}]`
+    : '';
+}
+
+/** Writes .artifacts/xen-lane/<name> (a run's figures; scripts/test-xen.sh --record copies them to results/). */
+export function writeArtifact(name: string, content: string): string {
+  const dir = join(REPO_ROOT, '.artifacts', 'xen-lane');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), content);
+  return join(dir, name);
 }

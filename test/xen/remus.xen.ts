@@ -13,64 +13,33 @@
 // 2. Failover: destroying the primary makes the secondary take over under the
 //    same name and its httpd answers; the backend reports the fault and
 //    re-protects the survivor (a new secondary) on its own.
-// Figures are printed and written to .artifacts/xen-lane/remus.json.
+// Figures are printed and written to .artifacts/xen-lane/remus.json (all driver
+// events to remus-events.jsonl).
 //
 // Knobs (environment): HEFERY_XL_SHORT_MS (200), HEFERY_XL_LONG_MS (8000),
 // HEFERY_XL_PHASE_S (60).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { phaseStats, RemusDriver, type DriverEvent, type PhaseStats, type RestartEvent } from './driver-client';
-import { GUEST, REPO_ROOT, startLane, type Lane } from './lane';
+import { echoDriverEvent, LANE_BACKEND, phaseStats, RemusDriver, restartBreakdown, type DriverEvent, type PhaseStats, type RestartEvent } from './driver-client';
+import { diagnose, GUEST, say, startLane, writeArtifact, type Lane } from './lane';
 
 const SHORT = Number(process.env.HEFERY_XL_SHORT_MS ?? 200);
 const LONG = Number(process.env.HEFERY_XL_LONG_MS ?? 8000);
 const PHASE_S = Number(process.env.HEFERY_XL_PHASE_S ?? 60);
 const MIN = 60_000;
 
-// The agent config's backend section, exactly as an operator would write it
-// for a secondary on the same host (the lane has one dom0).
-const BACKEND = {
-  type: 'xen-remus',
-  xl: '/usr/sbin/xl',
-  args: ['-F', '-n', '-d', '-s', ''], // unsafe mode: no network buffering, no disk replication (the guest has no disk)
-  destination: 'xl migrate-receive -r -e',
-  fence: ['xl', 'destroy', '{domain}--incoming'],
-  stateDir: '/run/hefery-remus',
-  minRestartIntervalMs: 5000,
-  readyPattern: 'Checkpointed save', // "replicating" = the first checkpoint went out
-  readyTimeoutMs: 10 * MIN,
-  stopTimeoutMs: 2 * MIN,
-  retry: { initialMs: 2000, maxMs: 20_000 },
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const say = (s: string) => process.stderr.write(`xen-lane: ${s}\n`);
 
 let lane: Lane | undefined;
 let driver: RemusDriver | undefined;
+let allEvents: DriverEvent[] = [];
 const report: Record<string, unknown> = {
   when: new Date().toISOString(),
   knobs: { shortMs: SHORT, longMs: LONG, phaseSeconds: PHASE_S },
   hostLoadAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
 };
-
-function echo(e: DriverEvent): void {
-  if (e.ev === 'log' || e.ev === 'restart' || e.ev === 'fault' || e.ev === 'fatal') say(`[dom0 ${(e.t / 1000).toFixed(1)} s] ${e.ev}: ${JSON.stringify(e.line ?? e.error ?? e)}`);
-}
-
-/** A failure message that says when the nested clock broke (host too busy), the usual cause of a stall. */
-function diagnose(): string {
-  const log = lane?.consoleLog() ?? '';
-  const wrapped = /Platform timer appears to have unexpectedly wrapped/.test(log);
-  const lockups = (log.match(/soft lockup/g) ?? []).length;
-  return wrapped || lockups
-    ? ` [nested clock trouble: ${wrapped ? "Xen's platform timer wrapped, " : ''}${lockups} soft lockups in dom0 — the host was too busy; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}]`
-    : '';
-}
 
 before(async () => {
   lane = await startLane({ guest: true });
@@ -81,28 +50,29 @@ before(async () => {
 after(async () => {
   driver?.kill();
   await lane?.stop();
-  const dir = join(REPO_ROOT, '.artifacts', 'xen-lane');
-  mkdirSync(dir, { recursive: true });
   report.hostLoadAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-  writeFileSync(join(dir, 'remus.json'), JSON.stringify(report, null, 2) + '\n');
-  say(`figures written to ${join(dir, 'remus.json')}`);
+  say(`figures written to ${writeArtifact('remus.json', JSON.stringify(report, null, 2) + '\n')}`);
+  writeArtifact('remus-events.jsonl', allEvents.map((e) => JSON.stringify(e)).join('\n') + '\n');
 });
 
 test('xl remus under the xen-remus backend: the checkpoint rate follows the interval', { timeout: 60 * MIN }, async () => {
   assert.ok(lane);
   assert.equal((await lane.http())?.trim(), 'ok', 'the guest answers before replication');
-  driver = new RemusDriver(lane, GUEST, BACKEND, echo);
+  driver = new RemusDriver(lane, GUEST, LANE_BACKEND, echoDriverEvent);
+  allEvents = driver.events;
   const ready = await driver.waitFor((e) => e.ev === 'ready', 2 * MIN, 'the driver in dom0');
   // The argv the backend spawns, checked against what real xl accepted in this run.
   assert.deepEqual(ready.argv, ['remus', '-i', '200', '-F', '-n', '-d', '-s', '', GUEST, 'xl migrate-receive -r -e']);
 
   const plan = [SHORT, LONG, SHORT];
   const windows: Array<{ intervalMs: number; from: number; to: number }> = [];
+  const requested: number[] = []; // driver time each request arrived
   for (const ms of plan) {
     say(`interval -> ${ms} ms`);
-    const r: DriverEvent = await driver.set(ms, 20 * MIN).catch((e: Error) => assert.fail(e.message + diagnose()));
-    assert.equal(r.ok, true, `setInterval(${ms}) failed: ${String(r.error)}${diagnose()}`);
+    const r: DriverEvent = await driver.set(ms, 20 * MIN).catch((e: Error) => assert.fail(e.message + diagnose(lane)));
+    assert.equal(r.ok, true, `setInterval(${ms}) failed: ${String(r.error)}${diagnose(lane)}`);
     const from = r.t;
+    requested.push(driver.events.find((e) => e.ev === 'ack' && e.id === r.id)?.t ?? Number.NaN);
     await sleep(PHASE_S * 1000);
     windows.push({ intervalMs: ms, from, to: Number.NaN });
     // The phase ends when the next command reaches the driver.
@@ -112,17 +82,21 @@ test('xl remus under the xen-remus backend: the checkpoint rate follows the inte
   const phases: PhaseStats[] = windows.map((w) => phaseStats(driver!.events, w.intervalMs, w.from, w.to));
   const restarts = driver.events.filter((e): e is RestartEvent => e.ev === 'restart');
   report.phases = phases;
-  report.restarts = restarts.map(({ fromMs, toMs, waitedMs, gapMs }) => ({ fromMs, toMs, waitedMs, gapMs }));
+  report.restarts = restarts.map(({ fromMs, toMs, waitedMs, gapMs }, i) => ({ fromMs, toMs, waitedMs, gapMs, ...(i > 0 ? restartBreakdown(driver!.events, requested[i]) : {}) }));
 
   say('phase     interval  seconds  sent  applied  per s   gap min/median/max (ms)');
   for (const [i, p] of phases.entries()) {
     say(`${String(i + 1).padEnd(9)} ${String(p.intervalMs).padStart(6)} ms ${p.seconds.toFixed(0).padStart(7)} ${String(p.sent).padStart(5)} ${String(p.applied).padStart(8)}  ${p.perSecond.toFixed(3)}  ${p.gapMs ? `${p.gapMs.min}/${p.gapMs.median}/${p.gapMs.max}` : '-'}`);
   }
-  for (const r of restarts) say(`restart ${r.fromMs ?? 'none'} -> ${r.toMs} ms: unprotected/until-replicating gap ${r.gapMs} ms (waited ${r.waitedMs} ms)`);
+  for (const [i, r] of restarts.entries()) {
+    const b = i > 0 ? restartBreakdown(driver.events, requested[i]) : null;
+    const split = b ? ` = stop ${b.stopMs} ms (fence, old xl resumes the guest) + start ${b.startMs} ms (full copy, first checkpoint)` : '';
+    say(`restart ${r.fromMs ?? 'none'} -> ${r.toMs} ms: gap ${r.gapMs} ms until replicating (waited ${r.waitedMs} ms)${split}`);
+  }
 
   // Every phase checkpointed, on both sides of the stream.
   for (const p of phases) {
-    assert.ok(p.sent >= 3, `phase at ${p.intervalMs} ms: only ${p.sent} checkpoints in ${p.seconds} s${diagnose()}`);
+    assert.ok(p.sent >= 3, `phase at ${p.intervalMs} ms: only ${p.sent} checkpoints in ${p.seconds} s${diagnose(lane)}`);
     assert.ok(Math.abs(p.sent - p.applied) <= 2, `phase at ${p.intervalMs} ms: ${p.sent} sent but ${p.applied} applied by the secondary`);
   }
   const [s1, l, s2] = phases;
@@ -161,12 +135,12 @@ test('destroying the primary fails over to the secondary; the backend re-protect
     await sleep(2000);
   }
   const failoverS = (Date.now() - wall0) / 1000;
-  assert.ok(answered, `no failover within 15 min (domid now ${newId})${diagnose()}`);
+  assert.ok(answered, `no failover within 15 min (domid now ${newId})${diagnose(lane)}`);
   say(`failover: ${GUEST} is domid ${newId} (was ${oldId}) and its httpd answers ${failoverS.toFixed(1)} s after the destroy`);
 
   // The backend saw its xl exit (a fault) and, once the name exists again, replicates the survivor.
   const fault = await driver.waitFor((e) => e.ev === 'fault' && e.error !== null && e.t >= tDestroy, 5 * MIN, 'the fault report');
-  const recovered = await driver.waitFor((e) => e.ev === 'fault' && e.error === null && e.t > fault.t, 20 * MIN, 'the recovery report').catch((e: Error) => assert.fail(e.message + diagnose()));
+  const recovered = await driver.waitFor((e) => e.ev === 'fault' && e.error === null && e.t > fault.t, 20 * MIN, 'the recovery report').catch((e: Error) => assert.fail(e.message + diagnose(lane)));
   const list = await lane.sh('xl list');
   assert.match(list, new RegExp(`^${GUEST}--incoming\\s`, 'm'), `no new secondary after re-protection:\n${list}`);
   report.failover = {
