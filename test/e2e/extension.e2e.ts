@@ -218,8 +218,11 @@ step('a theme switch recolours the charts from the new --vscode-* values', async
   assert.notEqual(after, before);
   await until('the metrics drawn again', async () => (((await chartInk(view, 'metrics-chart')).pixels['CPU'] ?? 0) > 50 ? true : undefined));
   await wb.screenshot('panel-risk-dark');
+  // Shown again, the training panel has its last run back (replayed by the extension).
   await wb.focusTab(/Training/);
-  await wb.webview().locator('#transition-map[data-cells]').waitFor({ timeout: 30_000 });
+  const training = wb.webview();
+  await training.locator('#train-status[data-result="ok"]').waitFor({ timeout: 30_000 });
+  await until('the last run drawn again', async () => (((await chartInk(training, 'll-chart')).pixels['restart 1'] ?? 0) > 20 ? true : undefined), 30_000);
   await wb.screenshot('panel-training-dark');
 });
 
