@@ -2,11 +2,11 @@
 # Starts / stops the hypervisor daemons Hefery's tests and demo need, by hand
 # (these machines have no systemd):
 #   bash scripts/services.sh start [RUNDIR]   virtlogd + libvirtd, waits for qemu:///system
-#   bash scripts/services.sh stop  [RUNDIR]   stops what `start` started (by pid file)
+#   bash scripts/services.sh stop  [RUNDIR]   stops what `start` started (listed in RUNDIR/started, by pid file)
 #   bash scripts/services.sh status [RUNDIR]  exit 0 when qemu:///system answers
 # RUNDIR (default .cache/services) holds the pid files and the daemons' logs.
 # `start` prints "started" when it started libvirtd, "running" when one already
-# answered (then `stop` leaves it alone: it only stops daemons whose pid file it wrote).
+# answered (then `stop` leaves it alone: it only stops daemons `start` started).
 #
 # QEMU must run as root here (no libvirt-qemu user access to the work tree, no
 # SELinux/AppArmor, no cgroup delegation): `start` keeps a marked block in
@@ -50,17 +50,22 @@ wait_until() { # seconds, command...
 start() {
   mkdir -p "$RUNDIR"
   if answers; then echo running; return 0; fi
+  # What `start` starts is listed in $RUNDIR/started (kept across a restart of
+  # libvirtd alone); `stop` stops only those and clears the list, so a virtlogd
+  # someone else started (and still uses) is left alone.
   command -v libvirtd >/dev/null || { echo "services: libvirtd is missing (run scripts/setup-system.sh)" >&2; exit 1; }
   configure_qemu
   mkdir -p /run/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu
   if ! pid_alive "$RUNDIR/virtlogd.pid" && ! pgrep -x virtlogd >/dev/null; then
     virtlogd -d -p "$RUNDIR/virtlogd.pid"
+    grep -qsx virtlogd "$RUNDIR/started" || echo virtlogd >> "$RUNDIR/started"
     wait_until 10 test -S /run/libvirt/virtlogd-sock || { echo "services: virtlogd did not come up" >&2; exit 1; }
   fi
   if ! pid_alive "$RUNDIR/libvirtd.pid"; then
     # A stale pid file of a dead libvirtd would make the new one refuse to start.
     rm -f /run/libvirtd.pid
     LIBVIRT_LOG_OUTPUTS="3:file:$RUNDIR/libvirtd.log" libvirtd -d -p "$RUNDIR/libvirtd.pid"
+    grep -qsx libvirtd "$RUNDIR/started" || echo libvirtd >> "$RUNDIR/started"
   fi
   if ! wait_until 30 answers; then
     echo "services: libvirtd does not answer on $URI; its log:" >&2
@@ -82,8 +87,12 @@ stop_one() { # name
 }
 
 stop() {
-  stop_one libvirtd
-  stop_one virtlogd
+  local list="$RUNDIR/started"
+  if [ -f "$list" ]; then
+    grep -qx libvirtd "$list" && stop_one libvirtd
+    grep -qx virtlogd "$list" && stop_one virtlogd
+    rm -f "$list"
+  fi
   echo stopped
 }
 
