@@ -113,12 +113,13 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
       return (JSON.parse(out) as { return: { 'x-checkpoint-delay': number } }).return['x-checkpoint-delay'];
     },
     async createDomain(name, opts = {}) {
-      const overlay = join(work, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.qcow2`);
+      const base = join(work, `domain-${domains.length}-${Date.now()}`); // the name may hold any character
+      const overlay = `${base}.qcow2`;
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(GUEST_DIR, 'disk.qcow2'), '-F', 'qcow2', overlay]);
       // The fixture's domain XML without its NIC (no bridge in this namespace's tests).
       const xml = domainXml({ name, memoryMiB: 96, overlay, bridge: 'none', consoleLog: `${overlay}.console` })
         .replace(/\s*<interface type='bridge'>[\s\S]*?<\/interface>/, '');
-      const file = join(work, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.xml`);
+      const file = `${base}.xml`;
       writeFileSync(file, xml);
       if (opts.persistent) {
         await virsh('define', file);
