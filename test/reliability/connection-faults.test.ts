@@ -288,11 +288,12 @@ before(async () => {
 }, { timeout: 120_000 });
 
 after(async () => {
-  await agent?.stop();
-  await loopSshd?.stop();
-  await nsSshd?.stop();
-  await link?.destroy();
+  // Each step on its own: one failing must not leave the others' processes or namespace behind.
+  const steps = [() => agent?.stop(), () => loopSshd?.stop(), () => nsSshd?.stop(), () => link?.destroy()];
+  const failed: string[] = [];
+  for (const step of steps) await Promise.resolve().then(step).catch((e: Error) => failed.push(e.message));
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (failed.length) throw new Error(`cleanup: ${failed.join('; ')}`);
 }, { timeout: 60_000 });
 
 /**
