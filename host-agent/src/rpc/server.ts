@@ -68,6 +68,8 @@ const LOGGED_INVALID_MESSAGES = 10;
 export class AgentServer {
   private server: Server | null = null;
   private readonly conns = new Map<number, Connection>();
+  /** Connections refused (busy, access denied) that are still closing: close() must not wait for them. */
+  private readonly refused = new Set<Socket>();
   private nextConn = 1;
   private nextSub = 1;
   private readonly log: Logger;
@@ -135,6 +137,8 @@ export class AgentServer {
       c.socket.destroy();
     }
     this.conns.clear();
+    for (const s of this.refused) s.destroy();
+    this.refused.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     if (this.listening) removeSocket(this.opts.socketPath);
     this.listening = false;
@@ -214,6 +218,8 @@ export class AgentServer {
 
   /** One error line to a client we do not serve, then the connection is closed. */
   private refuse(socket: Socket, code: number, message: string): void {
+    this.refused.add(socket);
+    socket.once('close', () => this.refused.delete(socket));
     socket.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }) + '\n');
     socket.on('error', () => undefined);
     setTimeout(() => socket.destroy(), 1000).unref();
