@@ -18,7 +18,7 @@ export type Hello = Result<'agent.hello'>;
 
 /** The program behind the socket is no agent we can talk to; retrying cannot help. */
 export class AgentProtocolError extends Error {
-  constructor(readonly kind: 'incompatible' | 'not-an-agent', message: string) {
+  constructor(readonly kind: 'incompatible' | 'not-an-agent' | 'forbidden', message: string) {
     super(message);
     this.name = 'AgentProtocolError';
   }
@@ -216,6 +216,8 @@ export class AgentClient implements AgentApi {
       return new AgentProtocolError('incompatible', `the agent at ${where} refused this extension: ${e.message}`);
     }
     if (e instanceof RpcFailure && e.code === ErrorCodes.Busy) return new Error(`the agent at ${where} is busy: ${e.message}`);
+    // The agent's own peer check (SO_PEERCRED): retrying as the same user cannot help.
+    if (this.peerReport && /^access denied: /.test(this.peerReport)) return new AgentProtocolError('forbidden', `the agent at ${where} refused this user: ${this.peerReport}`);
     if (this.peerReport) return new Error(`the agent at ${where} refused the connection: ${this.peerReport}`);
     if (e instanceof RpcFailure && /timed out/.test(e.message)) {
       return new AgentProtocolError('not-an-agent', `no agent.hello answer from ${where} within 15 s: is it a hefery-agent socket?`);
