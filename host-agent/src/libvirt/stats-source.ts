@@ -65,9 +65,17 @@ export class LibvirtStatsSource implements StatsSource {
     let records: NativeStatsRecord[];
     try {
       records = await this.fetch();
-    } catch (e) {
-      if (!this.conn.isAlive()) this.markLost('error');
-      throw new Error(`libvirt stats collection on ${this.uri} failed: ${(e as Error).message}`);
+    } catch (first) {
+      // A guest destroyed while the bulk call read its monitor fails the whole call
+      // ("Unable to read from monitor"); at once again, that guest is simply gone. Only a
+      // second failure makes stats unavailable (fail-safe for every protected domain).
+      try {
+        if (!this.conn.isAlive()) throw first;
+        records = await this.fetch();
+      } catch (e) {
+        if (!this.conn.isAlive()) this.markLost('error');
+        throw new Error(`libvirt stats collection on ${this.uri} failed: ${(e as Error).message}`);
+      }
     }
     const ts = Date.now();
     const mono = performance.now();
