@@ -25,6 +25,7 @@ import { readModelFile } from '../../host-agent/src/predictor/modelFiles';
 import { REPO_ROOT } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
 import { startAgent, type Agent } from './lib/agent';
+import { agentConfig } from './lib/rig';
 import { privateLibvirtUnavailable, startPrivateLibvirt, type PrivateLibvirt } from './lib/privateLibvirt';
 import { sleep, waitFor, waitUntil } from './lib/wait';
 
@@ -37,9 +38,7 @@ let dir = '';
 let agent: Agent | undefined;
 
 function config(): Record<string, unknown> {
-  return {
-    libvirt: { uri: 'qemu:///system' },
-    socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
+  return agentConfig({
     store: { path: '${HEFERY_RUN_DIR}/state/hefery.db' },
     modelDir: '${HEFERY_RUN_DIR}/state/models',
     pidFile: '${HEFERY_RUN_DIR}/agent.pid',
@@ -47,7 +46,7 @@ function config(): Record<string, unknown> {
     policy: { protect: [domain], defaults: { safeIntervalMs: SAFE, relaxedIntervalMs: 2000, steps: [500, 1000], maxSampleAgeMs: 10_000 } },
     backend: { type: 'qemu-colo' },
     prediction: { restarts: 1, maxIterations: 50 },
-  };
+  });
 }
 
 before(async () => {

@@ -25,51 +25,50 @@ import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
 import { REPO_ROOT, run } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
-import { startAgent, type Agent } from './lib/agent';
-import { privateLibvirtUnavailable, startPrivateLibvirt, type PrivateLibvirt } from './lib/privateLibvirt';
+import type { Agent } from './lib/agent';
+import { privateLibvirtUnavailable, type PrivateLibvirt } from './lib/privateLibvirt';
+import { startRig, type Rig } from './lib/rig';
 import { sleep, waitFor, waitUntil } from './lib/wait';
 
 const skip = privateLibvirtUnavailable() ?? false;
 const SAFE = 200;
 const PINNED = 700;
 
-let lv: PrivateLibvirt | undefined;
+let rig: Rig | undefined;
+let lv: PrivateLibvirt;
 let domain = '';
 let dir = '';
 let storeDir = '';
 let mounted = false;
-let agent: Agent | undefined;
-let client: AgentConnection | undefined;
-const samples: Sample[] = [];
+let agent: Agent;
+let client: AgentConnection;
+let samples: Sample[] = [];
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'hefery-rel-disk-'));
   storeDir = join(dir, 'store');
   mkdirSync(storeDir);
+  // Before the libvirtd's namespace is made, so the agent in it sees this tmpfs too.
   await run('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0750', 'tmpfs', storeDir]);
   mounted = true;
-  lv = await startPrivateLibvirt();
   domain = `hfrt-disk-${uniqueId()}`;
-  await lv.createDomain(domain);
-  agent = startAgent({
-    libvirt: { uri: 'qemu:///system' },
-    socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
-    store: { path: '${HEFERY_RUN_DIR}/store/hefery.db' },
-    pidFile: null,
-    sampling: { intervalMs: 100 },
-    policy: { protect: [domain], defaults: { safeIntervalMs: SAFE, relaxedIntervalMs: 2000, steps: [500, 1000], maxSampleAgeMs: 5000 } },
-    backend: { type: 'qemu-colo' },
-  }, dir, join(dir, 'agent.sock'), { wrap: lv.wrap });
-  await agent.ready();
-  client = await agent.connect({ onNotification: (name, params) => name === 'samples.event' && samples.push((params as { sample: Sample }).sample) });
-  await client.peer.call('samples.subscribe', { domains: [domain] });
+  rig = await startRig({
+    name: 'disk',
+    dir,
+    domains: [domain],
+    subscribe: [domain],
+    config: {
+      store: { path: '${HEFERY_RUN_DIR}/store/hefery.db' },
+      sampling: { intervalMs: 100 },
+      policy: { protect: [domain], defaults: { safeIntervalMs: SAFE, relaxedIntervalMs: 2000, steps: [500, 1000], maxSampleAgeMs: 5000 } },
+    },
+  });
+  ({ lv, agent, client, samples } = rig);
 });
 
 after(async () => {
-  client?.close();
-  await agent?.stop();
-  await lv?.stop();
+  await rig?.close();
   if (mounted) await run('umount', [storeDir]).catch((e: Error) => console.log(`# umount ${storeDir}: ${e.message}`));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -99,28 +98,28 @@ function fill(path: string): number {
 }
 
 async function protection() {
-  return (await client!.peer.call('domains.list', {})).find((d) => d.name === domain)?.protection ?? null;
+  return (await client.peer.call('domains.list', {})).find((d) => d.name === domain)?.protection ?? null;
 }
 
 test('disk full under the store: the agent keeps running at the safe interval, says why, and recovers when space returns', { skip, timeout: 300_000 }, async () => {
-  const ctx = () => agent!.tail();
+  const ctx = () => agent.tail();
   await waitUntil('start-up over', async () => !!(await protection()) && !/start-up/.test((await protection())!.reason), 30_000, ctx);
-  assert.equal((await client!.peer.call('interval.pin', { domain, intervalMs: PINNED, who: 'reliability' })).applied, true);
-  assert.equal(await lv!.checkpointDelay(domain), PINNED);
-  assert.deepEqual((await client!.peer.call('agent.status', {})).store, { writable: true, failedWrites: 0 });
+  assert.equal((await client.peer.call('interval.pin', { domain, intervalMs: PINNED, who: 'reliability' })).applied, true);
+  assert.equal(await lv.checkpointDelay(domain), PINNED);
+  assert.deepEqual((await client.peer.call('agent.status', {})).store, { writable: true, failedWrites: 0 });
   await sleep(1000);
 
   const filler = join(storeDir, 'filler');
   const fillAt = Date.now();
   const filled = fill(filler);
   const st = await waitFor('agent.status: store not writable', async () => {
-    const s = (await client!.peer.call('agent.status', {})).store;
+    const s = (await client.peer.call('agent.status', {})).store;
     return s.writable ? undefined : s;
   }, 30_000, ctx);
   const noticedMs = Date.now() - fillAt;
   assert.match(st.error ?? '', /full/i);
   assert.ok(st.since !== undefined && st.since >= fillAt);
-  await waitUntil('x-checkpoint-delay at the safe value', async () => (await lv!.checkpointDelay(domain)) === SAFE, 30_000, ctx);
+  await waitUntil('x-checkpoint-delay at the safe value', async () => (await lv.checkpointDelay(domain)) === SAFE, 30_000, ctx);
   const safeMs = Date.now() - fillAt;
   const p = await protection();
   assert.equal(p?.mode, 'failsafe');
@@ -128,7 +127,7 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   const cli = await runCli(['status', '--socket', join(dir, 'agent.sock')]);
   assert.equal(cli.code, 1);
   assert.match(cli.stdout, /^store  NOT WRITABLE since \S+ \(\d+ failed write\(s\)\): .*full.*safe interval$/m);
-  await assert.rejects(client!.peer.call('incidents.mark', { domain, from: fillAt - 1000, to: fillAt, health: 'abnormal' }),
+  await assert.rejects(client.peer.call('incidents.mark', { domain, from: fillAt - 1000, to: fillAt, health: 'abnormal' }),
     (e: unknown) => e instanceof RpcFailure && e.code === ErrorCodes.InternalError && /cannot record the incident: .*full/i.test(e.message));
   // Still sampling and serving.
   const n = samples.length;
@@ -137,23 +136,23 @@ test('disk full under the store: the agent keeps running at the safe interval, s
 
   const freeAt = Date.now();
   unlinkSync(filler);
-  await waitUntil('agent.status: store writable again', async () => (await client!.peer.call('agent.status', {})).store.writable, 30_000, ctx);
+  await waitUntil('agent.status: store writable again', async () => (await client.peer.call('agent.status', {})).store.writable, 30_000, ctx);
   const recoveredMs = Date.now() - freeAt;
-  await waitUntil('the pin applies again', async () => (await lv!.checkpointDelay(domain)) === PINNED, 30_000, ctx);
+  await waitUntil('the pin applies again', async () => (await lv.checkpointDelay(domain)) === PINNED, 30_000, ctx);
   const afterFree = await waitFor('samples stored after the recovery', async () => {
-    const h = await client!.peer.call('samples.history', { domain, from: freeAt, to: Date.now() });
+    const h = await client.peer.call('samples.history', { domain, from: freeAt, to: Date.now() });
     return h.length >= 5 ? h : undefined;
   }, 30_000, ctx);
   assert.ok(afterFree.length >= 5);
 
-  const log = agent!.log();
+  const log = agent.log();
   assert.match(log, /store cannot write \(.*\): .*full.*held at its safe interval/);
   assert.match(log, /store writable again after \d+ failed write\(s\)/);
   const errorLines = (log.match(/ERROR \[store\] store: cannot write/g) ?? []).length;
   assert.ok(errorLines <= 2 + (freeAt - fillAt) / 10_000, `store errors are rate-limited in the log (${errorLines} lines)`);
 
   assert.deepEqual(await runCli(['status', '--socket', join(dir, 'agent.sock')]), { code: 0, stdout: 'store  ok\nstats  ok\n' });
-  const code = await agent!.stop();
+  const code = await agent.stop();
   assert.equal(code, 0, ctx());
   const db = new Database(join(storeDir, 'hefery.db'), { readonly: true });
   try {

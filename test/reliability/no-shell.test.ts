@@ -16,7 +16,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ErrorCodes, Methods, type Sample } from '../../host-agent/src/protocol/api';
@@ -24,8 +24,9 @@ import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
 import { REPO_ROOT } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
-import { startAgent, type Agent } from './lib/agent';
-import { privateLibvirtUnavailable, startPrivateLibvirt, type PrivateLibvirt } from './lib/privateLibvirt';
+import type { Agent } from './lib/agent';
+import { privateLibvirtUnavailable, type PrivateLibvirt } from './lib/privateLibvirt';
+import { startRig, type Rig } from './lib/rig';
 import { waitUntil } from './lib/wait';
 
 const id = uniqueId();
@@ -64,38 +65,30 @@ test('the product\'s source starts no shell: only spawn with argv arrays, in the
 });
 
 const skip = privateLibvirtUnavailable() ?? false;
-let lv: PrivateLibvirt | undefined;
+let rig: Rig | undefined;
+let lv: PrivateLibvirt;
 let dir = '';
-let agent: Agent | undefined;
-let client: AgentConnection | undefined;
-const samples: Sample[] = [];
+let agent: Agent;
+let client: AgentConnection;
+let samples: Sample[] = [];
 const OK = `hfrt-ok-${id}`;
 
 before(async () => {
   if (skip) return;
-  lv = await startPrivateLibvirt();
-  dir = mkdtempSync(join(tmpdir(), 'hefery-rel-shell-'));
-  await lv.createDomain(OK);
-  agent = startAgent({
-    libvirt: { uri: 'qemu:///system' },
-    socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
-    store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
-    modelDir: '${HEFERY_RUN_DIR}/models',
-    pidFile: null,
-    sampling: { intervalMs: 200 },
-    policy: { protect: ['*'], defaults: { safeIntervalMs: 200, relaxedIntervalMs: 2000, maxSampleAgeMs: 5000 } },
-    backend: { type: 'qemu-colo' },
-  }, dir, join(dir, 'agent.sock'), { wrap: lv.wrap });
-  await agent.ready();
-  client = await agent.connect({ onNotification: (n, p) => n === 'samples.event' && samples.push((p as { sample: Sample }).sample) });
-  await client.peer.call('samples.subscribe', {});
+  rig = await startRig({
+    name: 'shell',
+    domains: [OK],
+    config: {
+      modelDir: '${HEFERY_RUN_DIR}/models',
+      sampling: { intervalMs: 200 },
+      policy: { protect: ['*'], defaults: { safeIntervalMs: 200, relaxedIntervalMs: 2000, maxSampleAgeMs: 5000 } },
+    },
+  });
+  ({ lv, dir, agent, client, samples } = rig);
 });
 
 after(async () => {
-  client?.close();
-  await agent?.stop();
-  await lv?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.close();
   for (const d of [REPO_ROOT, '/', tmpdir()]) rmSync(join(d, CANARY), { force: true });
 });
 
@@ -104,11 +97,11 @@ function noCanary(): void {
 }
 
 test('libvirt domains named with shell syntax: skipped with a logged reason, nothing runs, the others are sampled', { skip, timeout: 300_000 }, async () => {
-  const ctx = () => agent!.tail();
+  const ctx = () => agent.tail();
   const defined: string[] = [];
   for (const name of NASTY) {
     try {
-      await lv!.createDomain(name);
+      await lv.createDomain(name);
       defined.push(name);
     } catch (e) {
       console.log(`# libvirt refused the name ${JSON.stringify(name)}: ${(e as Error).message.split('\n')[0].slice(0, 120)}`);
@@ -116,15 +109,15 @@ test('libvirt domains named with shell syntax: skipped with a logged reason, not
   }
   assert.ok(defined.length >= 3, `libvirt accepted several nasty names (${defined.length})`);
   for (const name of defined) {
-    await waitUntil(`the skip of ${JSON.stringify(name)} logged`, () => agent!.log().includes(`domain ${JSON.stringify(name)} skipped: its name does not match`), 30_000, ctx);
+    await waitUntil(`the skip of ${JSON.stringify(name)} logged`, () => agent.log().includes(`domain ${JSON.stringify(name)} skipped: its name does not match`), 30_000, ctx);
   }
   const n = samples.length;
   await waitUntil('the ordinary domain still sampled', () => samples.filter((s) => s.domain === OK).length >= 5 && samples.length > n, 30_000, ctx);
   assert.ok(samples.every((s) => !s.domain.startsWith('hfrt;') && !s.domain.includes('$')), 'no sample under a nasty name');
-  const list = await client!.peer.call('domains.list', {});
+  const list = await client.peer.call('domains.list', {});
   assert.deepEqual(list.map((d) => d.name), [OK]);
   noCanary();
-  for (const name of defined) await lv!.virsh('destroy', name).catch(() => undefined);
+  for (const name of defined) await lv.virsh('destroy', name).catch(() => undefined);
   console.log(`# ${defined.length} domains with shell syntax in their names: each skipped once with a reason; ${OK} sampled throughout; no canary file`);
 });
 
@@ -141,7 +134,7 @@ test('every RPC method that takes a domain refuses shell syntax with InvalidPara
   ];
   for (const [method, params] of calls) {
     for (const name of NASTY) {
-      await assert.rejects(client!.peer.call(method, params(name) as never), (e: unknown) =>
+      await assert.rejects(client.peer.call(method, params(name) as never), (e: unknown) =>
         e instanceof RpcFailure && e.code === ErrorCodes.InvalidParams && /params\.domains?(\[0\])?: expected string matching/.test(e.message), `${method} ${JSON.stringify(name)}`);
     }
   }

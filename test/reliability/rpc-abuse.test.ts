@@ -23,6 +23,7 @@ import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
 import { Store } from '../../host-agent/src/store';
 import { startAgent, type Agent } from './lib/agent';
+import { agentConfig } from './lib/rig';
 import { sleep, waitUntil } from './lib/wait';
 
 let dir = '';
@@ -43,13 +44,7 @@ before(async () => {
     risk: 0.0123456789,
   })));
   store.close();
-  agent = startAgent({
-    libvirt: { uri: 'test:///default' },
-    socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
-    store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
-    pidFile: null,
-    sampling: { intervalMs: 100 },
-  }, dir, sock);
+  agent = startAgent(agentConfig({ libvirt: { uri: 'test:///default' }, sampling: { intervalMs: 100 } }), dir, sock);
   await agent.ready();
   witness = await agent.connect({ onNotification: (name, params) => name === 'samples.event' && witnessed.push((params as { sample: Sample }).sample) });
   await witness.peer.call('samples.subscribe', {});

@@ -23,7 +23,7 @@ import { packageExtension } from '../e2e/vsix';
 import { Workbench } from '../e2e/workbench';
 import { generateUserKey, startSshd, type Sshd } from '../fixtures/sshd';
 import { startAgent, type Agent } from './lib/agent';
-import { sleep } from './lib/wait';
+import { agentConfig } from './lib/rig';
 
 const skip = missingPrerequisite() ?? false;
 const HOST = 'secret-host';
@@ -38,13 +38,7 @@ let wb: Workbench | undefined;
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'hefery-rel-secrets-'));
-  agent = startAgent({
-    libvirt: { uri: 'test:///default' },
-    socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
-    store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
-    pidFile: null,
-    sampling: { intervalMs: 1000 },
-  }, dir, join(dir, 'agent.sock'));
+  agent = startAgent(agentConfig({ libvirt: { uri: 'test:///default' }, sampling: { intervalMs: 1000 } }), dir, join(dir, 'agent.sock'));
   const vsix = join(dir, 'hefery.vsix');
   const [key] = await Promise.all([generateUserKey(dir, { name: 'id_locked', passphrase: PASSPHRASE }), packageExtension(vsix), agent.ready()]);
   sshd = await startSshd({ authorizedKeys: [key.publicKeyLine] });
@@ -83,17 +77,28 @@ function filesUnder(root: string): string[] {
 
 test('a passphrase typed into the extension is in neither its settings nor any log', { skip, timeout: 600_000 }, async () => {
   const w = wb!;
-  await connectAcceptingHostKey(w, HOST);
-  await w.answerQuickInput({ title: /Passphrase for .*id_locked/, type: PASSPHRASE, timeoutMs: 60_000 });
-  await w.treeItem('test').waitFor({ timeout: 90_000 });
-  // Again after a reload: from the secret storage now, without a prompt.
-  await w.runCommand(CMD.reload);
-  await sleep(3000);
-  await w.openViewContainer('Hefery');
-  await w.runCommand(CMD.connect);
-  await w.answerQuickInput({ pick: HOST, timeoutMs: 10_000 }).catch(() => undefined);
-  await w.treeItem('test').waitFor({ timeout: 90_000 });
-  assert.equal(await w.page.locator('.quick-input-widget .quick-input-title', { hasText: /Passphrase/ }).isVisible(), false, 'no second prompt');
+  let stage = 'first connection';
+  try {
+    await connectAcceptingHostKey(w, HOST);
+    await w.answerQuickInput({ title: /Passphrase for .*id_locked/, type: PASSPHRASE, timeoutMs: 60_000 });
+    await w.treeItem('test').waitFor({ timeout: 90_000 });
+    // Again after a reload: from the secret storage now, without a prompt.
+    stage = 'reload';
+    await w.runCommand(CMD.reload);
+    await w.page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
+    await w.openViewContainer('Hefery');
+    await w.treeItem(HOST).waitFor({ timeout: 90_000 });
+    stage = 'connection after the reload';
+    if (!(await w.treeItem('test').isVisible())) {
+      await w.runCommand(CMD.connect);
+      await w.answerQuickInput({ pick: HOST, timeoutMs: 10_000 }).catch(() => undefined);
+    }
+    await w.treeItem('test').waitFor({ timeout: 90_000 });
+    assert.equal(await w.page.locator('.quick-input-widget .quick-input-title', { hasText: /Passphrase/ }).isVisible(), false, 'no second prompt');
+  } catch (e) {
+    const shot = await w.screenshot(`secrets-failed-${stage.replace(/\W+/g, '-')}`).catch(() => '(no screenshot)');
+    throw new Error(`${stage}: ${(e as Error).message} (screenshot ${shot})`);
+  }
 
   const cs = codeServer!;
   const settings = join(cs.userDataDir, 'User', 'settings.json');

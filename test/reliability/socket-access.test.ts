@@ -22,6 +22,7 @@ import { ErrorCodes, PROTOCOL_VERSION } from '../../host-agent/src/protocol/api'
 import { run } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
 import { startAgent, type Agent } from './lib/agent';
+import { agentConfig } from './lib/rig';
 
 const tools = ['/usr/sbin/groupadd', '/usr/sbin/useradd', '/usr/sbin/userdel', '/usr/sbin/groupdel', '/usr/bin/setpriv'];
 const skip = process.getuid?.() !== 0 ? 'needs root (creates a group and users)' : tools.find((t) => !existsSync(t)) ? `missing ${tools.find((t) => !existsSync(t))}` : false;
@@ -46,13 +47,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hefery-rel-sock-'));
   chmodSync(dir, 0o711); // others may pass through to the socket's own directory
   sock = join(dir, 'run', 'agent.sock');
-  agent = startAgent({
-    libvirt: { uri: 'test:///default' },
-    socket: { path: '${HEFERY_RUN_DIR}/run/agent.sock', group: GROUP },
-    store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
-    pidFile: null,
-    sampling: { intervalMs: 1000 },
-  }, dir, sock);
+  agent = startAgent(agentConfig({ libvirt: { uri: 'test:///default' }, socket: { path: '${HEFERY_RUN_DIR}/run/agent.sock', group: GROUP }, sampling: { intervalMs: 1000 } }), dir, sock);
   await agent.ready();
 });
 
