@@ -20,9 +20,11 @@ mkdir -p .artifacts/xen-lane
 status=0
 node --import tsx --test --test-concurrency=1 --test-reporter=spec test/xen/*.xen.ts 2>&1 \
   | tee .artifacts/xen-lane/test-output.txt || status=1
-if [ "$record" = 1 ] && [ -s .artifacts/xen-lane/remus.json ]; then
+if [ "$record" = 1 ]; then
   mkdir -p results/xen-lane
-  cp .artifacts/xen-lane/remus.json results/xen-lane/remus.json
-  echo "test-xen: figures recorded in results/xen-lane/remus.json"
+  for f in remus.json response.json; do
+    [ -s ".artifacts/xen-lane/$f" ] && cp ".artifacts/xen-lane/$f" "results/xen-lane/$f" && echo "test-xen: recorded results/xen-lane/$f"
+  done
+  [ -s .artifacts/xen-lane/remus-events.jsonl ] && node --import tsx scripts/xen-lane/plot.ts
 fi
 exit $status

@@ -151,11 +151,13 @@ export function echoDriverEvent(e: DriverEvent): void {
 
 // ---- the checkpoint signal ---------------------------------------------------------------
 // xl's own output, as the backend logs it: libxc's save side prints one
-// "Checkpointed save: N/N" progress line per checkpoint sent (primary), and the
-// receiving side (`xl migrate-receive -r`, whose output shares the stream) one
-// "All records processed" line per checkpoint applied to the secondary.
+// "Checkpointed save: N/N 100%" progress line per checkpoint sent (primary;
+// a checkpoint of more than 1024 dirty pages also prints partial "1024/N"
+// lines, not counted), and the receiving side (`xl migrate-receive -r`, whose
+// output shares the stream) one "All records processed" line per checkpoint
+// applied to the secondary.
 
-export const SENT = /xc: progress: Checkpointed save: \d+\/\d+/;
+export const SENT = /xc: progress: Checkpointed save: (\d+)\/\1\s/;
 export const APPLIED = /xc: info: All records processed/;
 /** The old xl, fenced (its secondary destroyed), gives up and resumes the guest at the primary. */
 export const RESUMED = /Remus: Backup failed\? resuming domain at primary/;

@@ -30,7 +30,7 @@
 import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
 import { after, before, test } from 'node:test';
-import { echoDriverEvent, LANE_BACKEND, RemusDriver, SENT, xlTimes, type DriverEvent, type RestartEvent } from './driver-client';
+import { APPLIED, echoDriverEvent, LANE_BACKEND, RemusDriver, SENT, xlTimes, type DriverEvent, type RestartEvent } from './driver-client';
 import { diagnose, GUEST, GUEST_ADDR, say, startLane, writeArtifact, type Lane } from './lane';
 import { runWrk, type WrkResult } from './wrk';
 
@@ -47,8 +47,10 @@ interface Segment {
   name: 'stable' | 'warning' | 'fault';
   intervalMs: number | null;
   wrk: WrkResult;
-  /** Checkpoints sent during the segment (xl's "Checkpointed save" lines). */
+  /** Checkpoints sent during the segment (xl's "Checkpointed save: N/N" lines). */
   checkpoints: number | null;
+  /** Checkpoints the secondary applied during the segment ("All records processed"). */
+  applied: number | null;
 }
 interface Run {
   mode: Mode;
@@ -107,7 +109,8 @@ async function run(mode: Mode): Promise<Run> {
     const wrk = await runWrk(URL, { seconds });
     const to = await d.mark();
     const checkpoints = interval === null ? null : xlTimes(d.events, SENT, from, to).length;
-    segments.push({ name, intervalMs: interval, wrk, checkpoints });
+    const applied = interval === null ? null : xlTimes(d.events, APPLIED, from, to).length;
+    segments.push({ name, intervalMs: interval, wrk, checkpoints, applied });
     say(`  ${name.padEnd(8)} ${String(interval ?? '-').padStart(5)} ms: ${wrk.requests} requests, ${wrk.perSecond}/s, latency mean ${wrk.latencyMs.mean} ms p90 ${wrk.latencyMs.p90} ms, checkpoints ${checkpoints ?? '-'}`);
   };
 
@@ -164,7 +167,13 @@ test('response time and throughput: fixed short-interval Remus vs an adaptive sc
   await runWrk(URL, { seconds: 10 }); // warm-up (first requests after boot), not counted
   for (const mode of ['unreplicated', 'fixed', 'adaptive', 'adaptive', 'fixed', 'unreplicated'] as const) runs.push(await run(mode));
 
-  for (const r of runs) for (const s of r.segments) assert.ok(s.wrk.requests > 0, `${r.mode}/${s.name}: no request answered${diagnose(lane)}`);
+  for (const r of runs) {
+    for (const s of r.segments) {
+      assert.ok(s.wrk.requests > 0, `${r.mode}/${s.name}: no request answered${diagnose(lane)}`);
+      // Both ends of the stream agree on the count (within the checkpoint in flight at each edge).
+      assert.ok(Math.abs((s.checkpoints ?? 0) - (s.applied ?? 0)) <= 2, `${r.mode}/${s.name}: ${s.checkpoints} checkpoints sent, ${s.applied} applied`);
+    }
+  }
   for (const r of runs.filter((x) => x.mode === 'adaptive')) {
     // The schedule did what it says: replication ran at SHORT ms during the fault ...
     const fault = r.segments[2];
