@@ -114,7 +114,11 @@ export function scenarioSection(o: SectionOptions): string[] {
     if (!r.best) continue;
     md.push(`### ${r.detector} per fault kind, at its best threshold ${r.best.threshold.toFixed(2)}`, '', o.table(PER_KIND_HEADER, perKindRows(r.scored, r.best.threshold, o.opts, kinds)), '');
   }
-  md.push('Lead time: from the first alarm in the prediction period to the failure. FPR (samples): share of scored rows outside the fault windows at or above the threshold.', '');
+  md.push(
+    'Lead time: from the first alarm in the prediction period to the failure. FPR (samples): share of scored rows outside the fault windows at or above the threshold.',
+    '`hang` and the sudden `crash` leave about one second between the fault and the failure: a detector "predicts" them only when it was already alarming, and pays for that in false alarms elsewhere. Two traces per fault and in-sample thresholds: read the per-fault rows as indications, not as rates.',
+    '',
+  );
   for (const k of kinds) {
     const t = o.traces.find((x) => kindOf(x) === k);
     if (!t) continue;
