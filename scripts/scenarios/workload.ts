@@ -9,19 +9,8 @@
 // so a run's workload can be repeated.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { seededRandom } from '../../host-agent/src/hmm/train';
 import type { NetnsWorker } from './netns-client';
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadOptions {
   worker: NetnsWorker;
