@@ -8,6 +8,9 @@ import { toDomainEvent } from './events';
 import { toRawStats } from './raw-stats';
 import type { DomainEvent, RawDomainStats, StatsSource } from './types';
 
+/** libvirt-domain.h: report the statistics that can be had without blocking. */
+export const VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT = 1 << 29;
+
 export type StatsMode = 'auto' | 'bulk' | 'per-domain';
 
 export interface LibvirtStatsSourceOptions {
@@ -91,7 +94,10 @@ export class LibvirtStatsSource implements StatsSource {
   private async fetch(): Promise<NativeStatsRecord[]> {
     if (!this.bulk) return this.conn.getDomainStatsLegacy();
     try {
-      return await this.conn.getAllDomainStats(0, 0);
+      // NOWAIT: a domain whose QEMU monitor is busy (a stuck guest, a long
+      // job) gives what it can at once instead of holding up every domain's
+      // sample; what it could not give stays absent and becomes null, never invented.
+      return await this.conn.getAllDomainStats(0, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     } catch (e) {
       if ((this.opts.mode ?? 'auto') === 'auto' && isLibvirtError(e) && e.code === VIR_ERR_NO_SUPPORT) {
         this.bulk = false;
