@@ -5,12 +5,18 @@
 # `xl remus` driven by Hefery's xen-remus backend.
 #   bash scripts/test-xen.sh            run the lane test
 #   bash scripts/test-xen.sh --record   also copy the run's figures to results/xen-lane/
+#   bash scripts/test-xen.sh [--record] remus|response   only test/xen/NAME.xen.ts
 # Needs root, qemu-system-x86 and the project's npm dependencies (scripts/setup.sh).
 # Best run on an otherwise idle machine: nested TCG's clock breaks under heavy load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 record=0
-[ "${1:-}" = "--record" ] && record=1
+[ "${1:-}" = "--record" ] && { record=1; shift; }
+files=(test/xen/*.xen.ts)
+if [ -n "${1:-}" ]; then
+  [ -f "test/xen/$1.xen.ts" ] || { echo "test-xen: no test/xen/$1.xen.ts" >&2; exit 1; }
+  files=("test/xen/$1.xen.ts")
+fi
 [ "$(id -u)" = 0 ] || { echo "test-xen: needs root (network namespace, tap device)" >&2; exit 1; }
 command -v qemu-system-x86_64 >/dev/null || { echo "test-xen: qemu-system-x86_64 is missing (run scripts/setup.sh)" >&2; exit 1; }
 [ -d node_modules/esbuild ] || { echo "test-xen: npm dependencies missing (run scripts/setup.sh)" >&2; exit 1; }
@@ -18,7 +24,7 @@ command -v qemu-system-x86_64 >/dev/null || { echo "test-xen: qemu-system-x86_64
 trap 'bash scripts/xen-lane/boot.sh stop >/dev/null 2>&1 || true' EXIT
 mkdir -p .artifacts/xen-lane
 status=0
-node --import tsx --test --test-concurrency=1 --test-reporter=spec test/xen/*.xen.ts 2>&1 \
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 2>&1 \
   | tee .artifacts/xen-lane/test-output.txt || status=1
 if [ "$record" = 1 ]; then
   mkdir -p results/xen-lane

@@ -28,6 +28,8 @@ export interface Lane {
   spawnDom0(cmd: string): ChildProcess;
   /** GET http://GUEST_ADDR<path> from the namespace: the body, or null when it does not answer within `seconds` (5). */
   http(path?: string, seconds?: number): Promise<string | null>;
+  /** Polls /cgi-bin/ok until the guest answers "ok" (true) or `seconds` pass (false). */
+  waitHttp(seconds: number): Promise<boolean>;
   /** The serial console log so far (Xen + dom0). */
   consoleLog(): string;
   stop(): Promise<void>;
@@ -92,6 +94,12 @@ export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
     await stop().catch(() => undefined);
     throw e;
   }
+  const http = async (path = '/cgi-bin/ok', seconds = 5): Promise<string | null> => {
+    const r = await capture(['http', path, String(seconds)], seconds * 1000 + 10_000);
+    if (r.code !== 0) return null;
+    const at = r.stdout.indexOf('\r\n\r\n');
+    return at < 0 ? null : r.stdout.slice(at + 4);
+  };
   return {
     async sh(cmd, timeoutMs = 120_000) {
       const r = await capture(['ssh', cmd], timeoutMs);
@@ -101,11 +109,14 @@ export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
     spawnDom0(cmd) {
       return spawn('bash', [BOOT, 'ssh', cmd], { stdio: ['pipe', 'pipe', 'pipe'], cwd: REPO_ROOT });
     },
-    async http(path = '/cgi-bin/ok', seconds = 5) {
-      const r = await capture(['http', path, String(seconds)], seconds * 1000 + 10_000);
-      if (r.code !== 0) return null;
-      const at = r.stdout.indexOf('\r\n\r\n');
-      return at < 0 ? null : r.stdout.slice(at + 4);
+    http,
+    async waitHttp(seconds) {
+      const deadline = Date.now() + seconds * 1000;
+      do {
+        if ((await http('/cgi-bin/ok', 20))?.trim() === 'ok') return true;
+        await new Promise((r) => setTimeout(r, 2000));
+      } while (Date.now() < deadline);
+      return false;
     },
     consoleLog() {
       try {

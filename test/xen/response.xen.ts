@@ -142,9 +142,9 @@ async function run(mode: Mode): Promise<Run> {
     const s = await d.stop(10 * MIN);
     assert.equal(s.ok, true, `${mode}: stopping replication failed: ${String(s.error)}`);
   }
-  // Let the CPU hog end before the next run.
+  // The CPU hog ends with the fault segment; the guest must serve again (slowly, on a busy host).
   await new Promise((r) => setTimeout(r, 5000));
-  assert.equal((await lane.http())?.trim(), 'ok', `the guest does not answer after the ${mode} run`);
+  assert.ok(await lane.waitHttp(120), `the guest does not answer within 2 min after the ${mode} run${diagnose(lane)}`);
   return result;
 }
 
