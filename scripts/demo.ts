@@ -5,13 +5,14 @@
 //
 //   npx tsx scripts/demo.ts [--seconds N]     (default: until Ctrl-C)
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLibvirt, REPO_ROOT } from '../test/fixtures/libvirt';
-import { createTestNet } from '../test/fixtures/netns';
-import { bootGuest, ensureGuestImage } from '../test/fixtures/guest';
+import { REPO_ROOT } from '../test/fixtures/libvirt';
+import { startGuestStack } from '../test/fixtures/guest';
+import { startAgentProcess } from '../test/fixtures/agent';
+import { Teardown } from '../test/fixtures/teardown';
+import { jobs, startRhythm } from '../test/fixtures/workload';
 import { runExtensionDemo } from './demo-extension';
 
 const secondsArg = process.argv.indexOf('--seconds');
@@ -21,23 +22,15 @@ function say(msg: string): void {
   process.stdout.write(`[demo] ${msg}\n`);
 }
 
-async function waitFor(path: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > end) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function main(): Promise<void> {
   const runDir = mkdtempSync(join(tmpdir(), 'hefery-demo-'));
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const teardown = new Teardown();
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch((e) => say(`cleanup: ${(e as Error).message}`));
+    await teardown.run(say);
     rmSync(runDir, { recursive: true, force: true });
     process.exit(code);
   };
@@ -45,31 +38,22 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
-    await ensureGuestImage();
-    const services = await startLibvirt();
-    cleanups.push(() => services.stop());
-    const net = await createTestNet();
-    cleanups.push(() => net.destroy());
     say('booting the guest under QEMU (TCG)…');
-    const guest = await bootGuest({ net, name: 'hefery-demo' });
-    cleanups.push(() => guest.destroy());
+    const { guest } = await startGuestStack(teardown, { name: 'hefery-demo' });
     say(`guest ${guest.name} up in ${guest.bootSeconds.toFixed(1)} s`);
 
-    const agent: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'host-agent/src/cli.ts'), 'serve',
-      '--config', join(REPO_ROOT, 'host-agent/config/demo.json'), '--run-dir', runDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-    cleanups.push(() => new Promise<void>((r) => { agent.once('exit', () => r()); agent.kill('SIGTERM'); }));
+    const agent = startAgentProcess(join(REPO_ROOT, 'host-agent/config/demo.json'), runDir, { echo: (t) => process.stdout.write(t) });
+    teardown.add(() => agent.stop());
     const socket = join(runDir, 'agent.sock');
-    await waitFor(socket, 30_000);
+    await agent.listening(socket);
 
-    // A workload with a rhythm: idle, CPU bursts, disk writes, memory pressure.
-    let tick = 0;
-    const workload = setInterval(() => {
-      tick += 1;
-      const phase = tick % 6;
-      const job = phase === 1 ? guest.cpu(8) : phase === 3 ? guest.disk(4) : phase === 5 ? guest.mem(32, 8) : guest.blob(256);
-      job.catch((e: Error) => say(`workload: ${e.message}`));
-    }, 10_000);
-    cleanups.push(() => clearInterval(workload));
+    // A workload with a rhythm: CPU bursts, disk writes, memory pressure, with quieter downloads between.
+    const download = jobs.download(256);
+    teardown.add(startRhythm(guest, {
+      everyMs: 10_000,
+      jobs: [jobs.cpu(8), download, jobs.disk(4), download, jobs.mem(32, 8), download],
+      report: say,
+    }));
 
     say('the agent is sampling. Look at it with:');
     say(`  node --import tsx host-agent/src/cli.ts domains --socket ${socket}`);
@@ -77,7 +61,7 @@ async function main(): Promise<void> {
     say(`  sqlite3 ${join(runDir, 'hefery.db')} 'select * from samples order by ts desc limit 5'`);
 
     const ext = await runExtensionDemo({ socketPath: socket, runDir, say });
-    if (ext) cleanups.push(ext.stop);
+    if (ext) teardown.add(ext.stop);
 
     if (Number.isFinite(seconds)) setTimeout(() => void stop(0), seconds * 1000);
     else say('Ctrl-C stops the demo and removes everything it started.');

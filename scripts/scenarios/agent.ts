@@ -43,9 +43,6 @@ export async function startAgent(runDir: string, intervalMs = 1000): Promise<Sce
     socket,
     dbPath: join(runDir, 'hefery.db'),
     output: agent.log,
-    stop: async () => {
-      await agent.stop();
-      return agent.child.exitCode;
-    },
+    stop: () => agent.stop(),
   };
 }

@@ -17,9 +17,9 @@ import { HOST_NAME, startExtensionStack, type ExtensionStack } from './extension
 import type { FrameLocator } from 'playwright-core';
 import { CMD, connectAcceptingHostKey, openPanel } from './flows';
 import { chartInk, seriesColor, Workbench } from './workbench';
+import { sleep, waitFor, type NotYet } from '../fixtures/wait';
 
 const skip = missingPrerequisite() ?? false;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 let agent: AgentStack;
@@ -68,15 +68,8 @@ function openGuestPanel(command: string): Promise<FrameLocator> {
   return openPanel(wb, command, agent.guest.name);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
+/** Waits for `fn`'s answer, polling twice a second; a probe that fails (a page mid-reload) counts as not yet. */
+const until = <T>(what: string, fn: () => Promise<T | NotYet>, timeoutMs = 60_000) => waitFor(what, () => fn().catch(() => undefined), timeoutMs, undefined, 500);
 
 step('connect over the real sshd: the unknown host key is asked with its SHA256 fingerprint, the live guest appears with moving figures', async () => {
   const prompt = await connectAcceptingHostKey(wb, HOST_NAME);

@@ -13,6 +13,7 @@ import { hostRunnerVsix } from './hostSuite';
 import type { HostResults } from './host/runner';
 import { packageExtension } from './vsix';
 import { Workbench } from './workbench';
+import { waitUntil } from '../fixtures/wait';
 
 const skip = missingPrerequisite() ?? false;
 let dir = '';
@@ -36,11 +37,7 @@ test('the extension-host suite passes inside code-server', { skip, timeout: 400_
   await Promise.all([packageExtension(ext), hostRunnerVsix(runner, results)]);
   cs = await startCodeServer({ vsix: [ext, runner], settings: { 'hefery.hosts': [] } });
   wb = await Workbench.open(cs.url);
-  const deadline = Date.now() + 180_000;
-  while (!existsSync(results)) {
-    if (Date.now() > deadline) throw new Error(`no results from the extension host within 180 s; code-server said:\n${cs.log().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await waitUntil('the results of the extension host', () => existsSync(results), 180_000, () => `code-server said:\n${cs!.log().slice(-3000)}`);
   const r = JSON.parse(readFileSync(results, 'utf8')) as HostResults;
   await wb.screenshot('host-suite');
   for (const p of r.passed) t.diagnostic(`passed in the extension host: ${p}`);

@@ -4,79 +4,53 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runAgentCli, startAgentProcess, type AgentProcess } from '../fixtures/agent';
+import { REPO_ROOT } from '../fixtures/libvirt';
+import { waitFor } from '../fixtures/wait';
 
-const ROOT = resolve(__dirname, '..', '..');
-const CLI = join(ROOT, 'host-agent', 'src', 'cli.ts');
-const ADDON = join(ROOT, 'host-agent', 'native', 'build', 'Release', 'hefery_libvirt.node');
+const ADDON = join(REPO_ROOT, 'host-agent', 'native', 'build', 'Release', 'hefery_libvirt.node');
 const addonBuilt = existsSync(ADDON);
 const skip = addonBuilt ? false : `the libvirt addon is not built (${ADDON} missing): run npm run build:native`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let dir = '';
 let sock = '';
-let agent: ChildProcess | undefined;
-let agentLog = '';
-let exited: Promise<number | null> | undefined;
+let agent: AgentProcess | undefined;
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runAgentCli(args, { env, timeoutMs: 30_000 });
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'hefery-agent-it-'));
   sock = join(dir, 'run', 'agent.sock');
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({
+  // No --run-dir: the config's paths come from HEFERY_RUN_DIR in the environment.
+  agent = startAgentProcess({
     libvirt: { uri: 'test:///default' },
     socket: { path: '${HEFERY_RUN_DIR}/run/agent.sock' },
     store: { path: '${HEFERY_RUN_DIR}/state/hefery.db' },
     pidFile: '${HEFERY_RUN_DIR}/run/agent.pid',
     sampling: { intervalMs: 200 },
     logLevel: 'debug',
-  }));
-  agent = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'agent.json')], {
-    cwd: ROOT, env: { ...process.env, HEFERY_RUN_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  agent.stdout?.on('data', (c) => (agentLog += c));
-  agent.stderr?.on('data', (c) => (agentLog += c));
-  exited = new Promise((res) => agent!.once('exit', (code) => res(code)));
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(sock)) {
-    if (agent.exitCode !== null) throw new Error(`agent exited with ${agent.exitCode} before listening:\n${agentLog}`);
-    if (Date.now() > deadline) throw new Error(`agent did not listen within 30 s:\n${agentLog}`);
-    await sleep(100);
-  }
+  }, dir, { runDirArg: false, env: { HEFERY_RUN_DIR: dir } });
+  await agent.listening(sock);
 });
 
 after(async () => {
-  if (agent && agent.exitCode === null && agent.signalCode === null) {
-    agent.kill('SIGKILL');
-    await exited;
-  }
+  await agent?.kill9();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test('the agent serves the test driver domain to `hefery-agent domains`', { skip }, async () => {
   assert.equal(statSync(sock).mode & 0o777, 0o660);
   assert.equal(readFileSync(join(dir, 'run', 'agent.pid'), 'utf8').trim(), String(agent!.pid));
-  let r = await cli(['domains', '--socket', sock]);
-  for (let i = 0; i < 50 && !/^test\s+running/m.test(r.stdout); i++) {
-    await sleep(200);
-    r = await cli(['domains', '--socket', sock]);
-  }
+  const r = await waitFor('`hefery-agent domains` to list the test domain', async () => {
+    const out = await cli(['domains', '--socket', sock]);
+    return /^test\s+running/m.test(out.stdout) ? out : undefined;
+  }, 30_000, () => agent!.tail());
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^NAME\s+STATE/m);
-  assert.match(r.stdout, /^test\s+running/m, `${r.stdout}\n${agentLog}`);
   const json = await cli(['domains', '--json'], { HEFERY_SOCKET: sock });
   assert.equal(json.code, 0, json.stderr);
   const list = JSON.parse(json.stdout) as Array<{ name: string; uuid: string; state: string; hasModel: boolean; risk: unknown }>;
@@ -89,11 +63,14 @@ test('the agent serves the test driver domain to `hefery-agent domains`', { skip
 });
 
 test('`hefery-agent history test` returns the stored samples', { skip }, async () => {
-  await sleep(600);
-  const r = await cli(['history', 'test', '--since', '1m', '--json', '--socket', sock]);
-  assert.equal(r.code, 0, r.stderr);
-  const rows = JSON.parse(r.stdout) as Array<{ sample: { domain: string; state: string; ts: number; cpuPct: number | null }; risk: number | null }>;
-  assert.ok(rows.length >= 2, `expected several samples, got ${rows.length}`);
+  type Row = { sample: { domain: string; state: string; ts: number; cpuPct: number | null }; risk: number | null };
+  // Sampling every 200 ms: wait until at least two samples are stored.
+  const rows = await waitFor('two stored samples', async () => {
+    const r = await cli(['history', 'test', '--since', '1m', '--json', '--socket', sock]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as Row[];
+    return got.length >= 2 ? got : undefined;
+  }, 30_000, () => agent!.tail());
   assert.ok(rows.every((x) => x.sample.domain === 'test' && x.sample.state === 'running'));
   assert.ok(rows.every((x, i) => i === 0 || x.sample.ts >= rows[i - 1].sample.ts), 'ascending');
   const table = await cli(['history', 'test', '--socket', sock]);
@@ -122,11 +99,10 @@ test('CLI errors: usage, unknown command, bad duration, no agent at the socket',
 });
 
 test('SIGTERM stops the agent gracefully: exit 0, socket and pid file removed, store flushed', { skip }, async () => {
-  agent!.kill('SIGTERM');
-  const code = await Promise.race([exited!, sleep(20_000).then(() => 'timeout' as const)]);
-  assert.equal(code, 0, agentLog);
-  assert.match(agentLog, /SIGTERM received/);
-  assert.match(agentLog, /stopped/);
+  const code = await agent!.stop(20_000);
+  assert.equal(code, 0, agent!.log());
+  assert.match(agent!.log(), /SIGTERM received/);
+  assert.match(agent!.log(), /stopped/);
   assert.equal(existsSync(sock), false);
   assert.equal(existsSync(join(dir, 'run', 'agent.pid')), false);
   assert.equal(existsSync(join(dir, 'state', 'hefery.db-wal')) ? statSync(join(dir, 'state', 'hefery.db-wal')).size : 0, 0, 'WAL checkpointed on close');

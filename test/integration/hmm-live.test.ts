@@ -14,14 +14,11 @@ import { join } from 'node:path';
 import type { NotificationParams, TrainDone, TrainProgress } from '../../host-agent/src/protocol/api';
 import { connectAgent, type AgentConnection } from '../../host-agent/src/rpc/client';
 import { startAgentProcess, type AgentProcess } from '../fixtures/agent';
-import { startLibvirt, type LibvirtServices } from '../fixtures/libvirt';
-import { createTestNet, type TestNet } from '../fixtures/netns';
-import { bootGuest, type TestGuest } from '../fixtures/guest';
+import { startGuestStack, type TestGuest } from '../fixtures/guest';
+import { Teardown } from '../fixtures/teardown';
+import { sleep, waitFor } from '../fixtures/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let services: LibvirtServices | undefined;
-let net: TestNet | undefined;
+const teardown = new Teardown();
 let guest: TestGuest | undefined;
 let dir = '';
 let agent: AgentProcess | undefined;
@@ -30,24 +27,16 @@ const progress: TrainProgress[] = [];
 const done: TrainDone[] = [];
 const stream: Array<NotificationParams<'samples.event'>> = [];
 
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n--- agent log ---\n${agent?.log().slice(-4000)}`);
-    await sleep(200);
-  }
-}
+const ctx = () => agent?.tail() ?? '';
 
 before(async () => {
-  services = await startLibvirt();
-  net = await createTestNet();
-  guest = await bootGuest({ net });
+  const stack = await startGuestStack(teardown);
+  guest = stack.guest;
   console.log(`# guest ${guest.name} answered after ${guest.bootSeconds.toFixed(1)} s`);
   dir = mkdtempSync(join(tmpdir(), 'hefery-hmm-it-'));
+  teardown.add(() => rmSync(dir, { recursive: true, force: true }));
   agent = startAgentProcess({
-    libvirt: { uri: services.uri },
+    libvirt: { uri: stack.services.uri },
     socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
     store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
     modelDir: '${HEFERY_RUN_DIR}/models',
@@ -57,6 +46,7 @@ before(async () => {
     policy: { protect: [guest.name] },
     backend: { type: 'dry-run' },
   }, dir);
+  teardown.add(() => agent?.stop());
   await agent.listening(join(dir, 'agent.sock'));
   client = await connectAgent(join(dir, 'agent.sock'), {
     client: 'hmm-live-test',
@@ -71,11 +61,7 @@ before(async () => {
 
 after(async () => {
   client?.close();
-  await agent?.stop();
-  await guest?.destroy();
-  await net?.destroy();
-  await services?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await teardown.run();
 });
 
 test('the agent samples the guest under a varying workload; before any model its risk is null', async () => {
@@ -92,8 +78,11 @@ test('the agent samples the guest under a varying workload; before any model its
     () => g.blob(2048),
   ];
   for (const p of phases) await p();
-  const rows = await client!.peer.call('samples.history', { domain: g.name, from: 0, to: Date.now() });
-  assert.ok(rows.length >= 40, `expected a history of the guest, got ${rows.length} samples`);
+  // ~30 s at 500 ms: at least 40 samples, however slowly the machine samples.
+  const rows = await waitFor('a history of 40 samples', async () => {
+    const got = await client!.peer.call('samples.history', { domain: g.name, from: 0, to: Date.now() });
+    return got.length >= 40 ? got : undefined;
+  }, 30_000, ctx);
   assert.ok(rows.some((r) => (r.sample.cpuPct ?? 0) > 50), 'the CPU burst shows');
   assert.ok(rows.some((r) => (r.sample.netTxBps ?? 0) + (r.sample.netRxBps ?? 0) > 100_000), 'the downloads show');
   assert.ok(rows.every((r) => r.risk === null), 'no model yet: no risk');
@@ -105,7 +94,7 @@ test('the agent samples the guest under a varying workload; before any model its
 test("model.train over RPC: train.progress, then train.done with the model; afterwards samples.event carries the new model's risk and model.get returns it", async () => {
   const g = guest!;
   const { jobId } = await client!.peer.call('model.train', { domains: [g.name], restarts: 2, maxIterations: 30 });
-  const result = await waitFor('train.done', 60_000, () => done.find((d) => d.jobId === jobId));
+  const result = await waitFor('train.done', () => done.find((d) => d.jobId === jobId), 60_000, ctx);
   assert.ok(result.ok, `training failed: ${result.error}\n${agent!.log().slice(-3000)}`);
   const mine = progress.filter((p) => p.jobId === jobId);
   assert.ok(mine.length > 0, 'progress notifications');
@@ -119,8 +108,8 @@ test("model.train over RPC: train.progress, then train.done with the model; afte
   assert.deepEqual(readdirSync(join(dir, 'models', g.name)), [`${model.version}.json`]);
 
   const since = Date.now();
-  const withRisk = await waitFor('a sample with risk from the new model', 20_000, () =>
-    stream.find((e) => e.sample.domain === g.name && e.sample.ts >= since && e.risk !== null));
+  const withRisk = await waitFor('a sample with risk from the new model', () =>
+    stream.find((e) => e.sample.domain === g.name && e.sample.ts >= since && e.risk !== null), 20_000, ctx);
   const risk = withRisk.risk!;
   assert.equal(risk.modelVersion, model.version);
   assert.ok(risk.next >= 0 && risk.next <= 1);
@@ -132,7 +121,9 @@ test("model.train over RPC: train.progress, then train.done with the model; afte
   const list = await client!.peer.call('domains.list', {});
   assert.equal(list.find((d) => d.name === g.name)?.hasModel, true);
   // the store keeps the risk with every sample from now on
-  await sleep(1500);
-  const rows = await client!.peer.call('samples.history', { domain: g.name, from: withRisk.sample.ts, to: Date.now() });
-  assert.ok(rows.length > 0 && rows.every((r) => r.risk !== null), JSON.stringify(rows.slice(0, 3)));
+  const rows = await waitFor('three stored samples with the new model', async () => {
+    const got = await client!.peer.call('samples.history', { domain: g.name, from: withRisk.sample.ts, to: Date.now() });
+    return got.length >= 3 ? got : undefined;
+  }, 30_000, ctx);
+  assert.ok(rows.every((r) => r.risk !== null), JSON.stringify(rows.slice(0, 3)));
 });

@@ -11,8 +11,8 @@ import { LibvirtQemuMonitor, LibvirtStatsSource, type DomainEvent, type RawDomai
 import { startLibvirt, REPO_ROOT, type LibvirtServices } from '../fixtures/libvirt';
 import { createTestNet, type TestNet } from '../fixtures/netns';
 import { bootGuest, type TestGuest } from '../fixtures/guest';
+import { sleep, waitFor } from '../fixtures/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let services: LibvirtServices | undefined;
 let net: TestNet | undefined;
@@ -23,6 +23,8 @@ const events: DomainEvent[] = [];
 /** Samples of the test guest, collected every second while the suite runs. */
 const samples: RawDomainStats[] = [];
 let collecting: NodeJS.Timeout | undefined;
+/** The collection under way, if any (stopCollecting waits for it). */
+let inFlight: Promise<void> = Promise.resolve();
 let collectError: Error | undefined;
 
 function startCollecting(src: LibvirtStatsSource, name: string): void {
@@ -35,20 +37,27 @@ function startCollecting(src: LibvirtStatsSource, name: string): void {
       collectError = e as Error;
     }
   };
-  collecting = setInterval(() => void tick(), 1000);
-  void tick();
+  const next = () => {
+    inFlight = inFlight.then(tick);
+  };
+  collecting = setInterval(next, 1000);
+  next();
+}
+
+/** Stops the collection loop once the collection under way (however slow) has finished. */
+async function stopCollecting(): Promise<void> {
+  if (collecting) clearInterval(collecting);
+  collecting = undefined;
+  await inFlight;
 }
 
 /** Waits for the next sample collected after now. */
 async function nextSample(): Promise<RawDomainStats> {
   const n = samples.length;
-  const deadline = Date.now() + 10_000;
-  while (samples.length === n) {
+  return waitFor('the next sample', () => {
     if (collectError) throw collectError;
-    if (Date.now() > deadline) throw new Error('no sample within 10 s');
-    await sleep(50);
-  }
-  return samples[samples.length - 1];
+    return samples.length > n ? samples[samples.length - 1] : undefined;
+  }, 10_000);
 }
 
 /** CPU time rate (ns of guest CPU per s of wall time) between two samples. */
@@ -57,15 +66,6 @@ function cpuRate(a: RawDomainStats, b: RawDomainStats): number {
   return ((b.cpuTimeNs - a.cpuTimeNs) / (b.mono - a.mono)) * 1000;
 }
 
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 const suiteStart = Date.now();
 
@@ -80,7 +80,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (collecting) clearInterval(collecting);
+  await stopCollecting();
   await source?.close().catch(() => undefined);
   await guest?.destroy().catch((e: Error) => console.error(`# guest teardown: ${e.message}`));
   await net?.destroy();
@@ -111,7 +111,9 @@ test('CPU time rises clearly faster under /cgi-bin/cpu than while idle', async (
   const busy1 = await nextSample();
   const busyRate = cpuRate(busy0, busy1);
   console.log(`# cpu: idle ${(idleRate / 1e7).toFixed(1)} %, busy ${(busyRate / 1e7).toFixed(1)} % of one vCPU`);
-  assert.ok(busyRate > 0.5e9, `busy guest should use > 50 % of its vCPU, used ${(busyRate / 1e7).toFixed(1)} %`);
+  // The guest's vCPU thread competes with everything else on the host (CI: two loaded cores, TCG), so
+  // a busy loop gets well under 100 %; what matters is that it clearly shows.
+  assert.ok(busyRate > 0.25e9, `busy guest should use > 25 % of its vCPU, used ${(busyRate / 1e7).toFixed(1)} %`);
   assert.ok(busyRate > 2 * idleRate, `busy rate ${busyRate} should exceed twice the idle rate ${idleRate}`);
   await sleep(3000); // let the loop end
 });
@@ -136,18 +138,18 @@ test('net rx/tx move under HTTP traffic (guest point of view)', async () => {
 });
 
 test('balloon available/usable appear and usable drops while the guest holds memory', async () => {
-  const a = await waitFor('balloon stats', 10_000, async () => {
+  const a = await waitFor('balloon stats', async () => {
     const s = await nextSample();
     return s.balloon.availableKiB !== null && s.balloon.usableKiB !== null ? s : undefined;
-  });
+  }, 10_000);
   assert.ok(a.balloon.availableKiB! > 32 * 1024 && a.balloon.availableKiB! <= 128 * 1024, `available ${a.balloon.availableKiB} KiB`);
   assert.ok(a.balloon.usableKiB! <= a.balloon.availableKiB!);
   assert.equal(a.balloon.currentKiB, 128 * 1024);
   await guest!.mem(40, 6);
-  const low = await waitFor('usable memory to drop by 30 MiB', 8_000, async () => {
+  const low = await waitFor('usable memory to drop by 30 MiB', async () => {
     const s = await nextSample();
     return s.balloon.usableKiB !== null && a.balloon.usableKiB! - s.balloon.usableKiB > 30 * 1024 ? s : undefined;
-  });
+  }, 8_000);
   assert.ok(low.balloon.usableKiB! < a.balloon.usableKiB!);
   await sleep(5000); // memory released
 });
@@ -206,12 +208,10 @@ test('a dead libvirtd is reported, collect() rejects, and the source reconnects 
     t.skip('libvirtd was already running: this test only kills a libvirtd its fixture started');
     return;
   }
-  if (collecting) clearInterval(collecting);
-  collecting = undefined;
-  await sleep(1200); // let an in-flight collection finish
+  await stopCollecting();
   const before = events.length;
   await services!.killLibvirtd();
-  const down = await waitFor('disconnected event', 20_000, () => events.slice(before).find((e) => e.kind === 'disconnected'));
+  const down = await waitFor('disconnected event', () => events.slice(before).find((e) => e.kind === 'disconnected'), 20_000);
   assert.equal(down.domain, '');
   await assert.rejects(source!.collect(), /lost and cannot be reopened/);
   await services!.restart();
@@ -227,7 +227,7 @@ test('a dead libvirtd is reported, collect() rejects, and the source reconnects 
 test('destroying the domain yields a stopped event and it vanishes from the next collection', async () => {
   const name = guest!.name;
   await guest!.destroy();
-  const ev = await waitFor('stopped event', 10_000, () => events.find((e) => e.domain === name && e.kind === 'stopped'));
+  const ev = await waitFor('stopped event', () => events.find((e) => e.domain === name && e.kind === 'stopped'), 10_000);
   assert.equal(ev.detail, 'destroyed');
   assert.equal(ev.uuid, guest!.uuid);
   const all = await source!.collect();

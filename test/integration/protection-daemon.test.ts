@@ -8,28 +8,23 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Decision } from '../../host-agent/src/protocol/api';
 import { connectAgent, type AgentConnection } from '../../host-agent/src/rpc/client';
-import { REPO_ROOT, startLibvirt, virsh, type LibvirtServices } from '../fixtures/libvirt';
-import { createTestNet, type TestNet } from '../fixtures/netns';
-import { bootGuest, type TestGuest } from '../fixtures/guest';
+import { runAgentCli, startAgentProcess, type AgentProcess } from '../fixtures/agent';
+import { virsh } from '../fixtures/libvirt';
+import { startGuestStack, type TestGuest } from '../fixtures/guest';
+import { Teardown } from '../fixtures/teardown';
+import { waitFor } from '../fixtures/wait';
 
-const CLI = join(REPO_ROOT, 'host-agent', 'src', 'cli.ts');
 const SAFE = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let services: LibvirtServices | undefined;
-let net: TestNet | undefined;
+const teardown = new Teardown();
 let guest: TestGuest | undefined;
 let dir = '';
 let sock = '';
-let agent: ChildProcess | undefined;
-let agentLog = '';
-let exited: Promise<number | null> | undefined;
+let agent: AgentProcess | undefined;
 let client: AgentConnection | undefined;
 const events: Decision[] = [];
 
@@ -38,35 +33,19 @@ async function delay(domain: string): Promise<number> {
   return (JSON.parse(out) as { return: { 'x-checkpoint-delay': number } }).return['x-checkpoint-delay'];
 }
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n--- agent log ---\n${agentLog.slice(-4000)}`);
-    await sleep(200);
-  }
-}
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const agentLog = () => agent?.log() ?? '';
+const ctx = () => agent?.tail() ?? '';
 
 before(async () => {
-  services = await startLibvirt();
-  net = await createTestNet();
-  guest = await bootGuest({ net });
+  const stack = await startGuestStack(teardown);
+  guest = stack.guest;
   console.log(`# guest ${guest.name} answered after ${guest.bootSeconds.toFixed(1)} s`);
   assert.equal(await delay(guest.name), 20000, "QEMU's default before the agent runs");
   dir = mkdtempSync(join(tmpdir(), 'hefery-protect-it-'));
+  teardown.add(() => rmSync(dir, { recursive: true, force: true }));
   sock = join(dir, 'agent.sock');
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({
-    libvirt: { uri: services.uri },
+  agent = startAgentProcess({
+    libvirt: { uri: stack.services.uri },
     socket: { path: '${HEFERY_RUN_DIR}/agent.sock' },
     store: { path: '${HEFERY_RUN_DIR}/hefery.db' },
     pidFile: null,
@@ -75,17 +54,9 @@ before(async () => {
     // Only this test's guest: other guests on this libvirtd are left alone.
     policy: { protect: [guest.name], defaults: { safeIntervalMs: SAFE, relaxedIntervalMs: 2000, steps: [500, 1000], maxSampleAgeMs: 10_000 } },
     backend: { type: 'qemu-colo' },
-  }));
-  agent = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'agent.json'), '--run-dir', dir], {
-    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  agent.stdout?.on('data', (c) => (agentLog += c));
-  agent.stderr?.on('data', (c) => (agentLog += c));
-  exited = new Promise((res) => agent!.once('exit', (code) => res(code)));
-  await waitFor('the agent socket', 60_000, () => {
-    if (agent!.exitCode !== null) throw new Error(`agent exited with ${agent!.exitCode}:\n${agentLog}`);
-    return existsSync(sock) ? true : undefined;
-  });
+  }, dir);
+  teardown.add(() => agent?.kill9());
+  await agent.listening(sock, 60_000);
   client = await connectAgent(sock, {
     client: 'protection-daemon-test',
     onNotification: (method, params) => {
@@ -97,19 +68,12 @@ before(async () => {
 
 after(async () => {
   client?.close();
-  if (agent && agent.exitCode === null && agent.signalCode === null) {
-    agent.kill('SIGKILL');
-    await exited;
-  }
-  await guest?.destroy();
-  await net?.destroy();
-  await services?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await teardown.run();
 });
 
 test('at start-up the agent sets the safe interval in QEMU (no model: fail-safe)', async () => {
   const name = guest!.name;
-  await waitFor('x-checkpoint-delay = safe', 30_000, async () => ((await delay(name)) === SAFE ? true : undefined));
+  await waitFor('x-checkpoint-delay = safe', async () => ((await delay(name)) === SAFE ? true : undefined), 30_000, ctx);
   const list = await client!.peer.call('domains.list', {});
   const d = list.find((x) => x.name === name)!;
   assert.equal(d.hasModel, false);
@@ -124,22 +88,22 @@ test('at start-up the agent sets the safe interval in QEMU (no model: fail-safe)
 test('interval.pin over the socket changes QEMU\'s x-checkpoint-delay; the subscriber gets decision.event', async () => {
   const name = guest!.name;
   // A pin is held at the safe interval during start-up: wait until the domain's first samples are in.
-  await waitFor('start-up over', 30_000, async () => {
+  await waitFor('start-up over', async () => {
     const d = (await client!.peer.call('domains.list', {})).find((x) => x.name === name);
     return d?.protection && !/start-up/.test(d.protection.reason) ? true : undefined;
-  });
-  const r = await cli(['pin', name, '--interval', '700ms', '--for', '10m', '--who', 'it-test', '--socket', sock]);
-  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${agentLog.slice(-3000)}`);
+  }, 30_000, ctx);
+  const r = await runAgentCli(['pin', name, '--interval', '700ms', '--for', '10m', '--who', 'it-test', '--socket', sock]);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${agentLog().slice(-3000)}`);
   assert.match(r.stdout, new RegExp(`^${name}: override ${SAFE} ms -> 700 ms \\(applied\\) by it-test: pinned to 700 ms by it-test until .*x-checkpoint-delay set and read back from QEMU`, 'm'));
   assert.equal(await delay(name), 700);
-  const ev = await waitFor('decision.event', 10_000, () => events.find((e) => e.kind === 'override'));
+  const ev = await waitFor('decision.event', () => events.find((e) => e.kind === 'override'), 10_000, ctx);
   assert.deepEqual({ domain: ev.domain, old: ev.oldIntervalMs, new: ev.newIntervalMs, who: ev.who, applied: ev.applied }, { domain: name, old: SAFE, new: 700, who: 'it-test', applied: true });
   const d = (await client!.peer.call('domains.list', {})).find((x) => x.name === name)!;
   assert.equal(d.protection?.mode, 'pinned');
   assert.equal(d.protection?.intervalMs, 700);
   assert.ok(d.protection?.pinnedUntil && d.protection.pinnedUntil > Date.now());
   // Refused pins say why and change nothing.
-  const tooLong = await cli(['pin', name, '--interval', '5s', '--socket', sock]);
+  const tooLong = await runAgentCli(['pin', name, '--interval', '5s', '--socket', sock]);
   assert.equal(tooLong.code, 1);
   assert.match(tooLong.stderr, /longer than .*relaxed interval \(2000 ms\)/);
   assert.equal(await delay(name), 700);
@@ -150,7 +114,7 @@ test('interval.resume goes back: no model, so the safe interval again', async ()
   const res = await client!.peer.call('interval.resume', { domain: name, who: 'it-test' });
   assert.deepEqual({ kind: res.kind, old: res.oldIntervalMs, new: res.newIntervalMs, applied: res.applied }, { kind: 'resume', old: 700, new: SAFE, applied: true });
   assert.equal(await delay(name), SAFE);
-  await waitFor('the resume event', 10_000, () => events.find((e) => e.kind === 'resume'));
+  await waitFor('the resume event', () => events.find((e) => e.kind === 'resume'), 10_000, ctx);
 });
 
 test('decisions.list and `hefery-agent decisions` show the audit log', async () => {
@@ -159,7 +123,7 @@ test('decisions.list and `hefery-agent decisions` show the audit log', async () 
   const summary = rows.map((d) => `${d.kind}:${d.oldIntervalMs ?? '-'}->${d.newIntervalMs}:${d.who}`);
   assert.deepEqual(summary, [`startup:-->${SAFE}:policy`, `override:${SAFE}->700:it-test`, `resume:700->${SAFE}:it-test`]);
   assert.ok(rows.every((d) => d.applied));
-  const table = await cli(['decisions', name, '--since', '10m', '--socket', sock]);
+  const table = await runAgentCli(['decisions', name, '--since', '10m', '--socket', sock]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^TIME\s+KIND\s+OLD\s+NEW\s+RISK\s+WHO\s+APPLIED\s+REASON/m);
   assert.match(table.stdout, /override\s+200 ms\s+700 ms\s+-\s+it-test\s+yes/);
@@ -170,9 +134,8 @@ test('stopping the agent leaves the safe value in QEMU', async () => {
   await client!.peer.call('interval.pin', { domain: name, intervalMs: 1000, who: 'it-test' });
   assert.equal(await delay(name), 1000);
   client!.close();
-  agent!.kill('SIGTERM');
-  const code = await Promise.race([exited!, sleep(30_000).then(() => 'timeout' as const)]);
-  assert.equal(code, 0, agentLog.slice(-3000));
-  assert.match(agentLog, /shutdown 1000 -> 200 ms by policy: agent stopping: replication left at the safe interval/);
+  const code = await agent!.stop(30_000);
+  assert.equal(code, 0, agentLog().slice(-3000));
+  assert.match(agentLog(), /shutdown 1000 -> 200 ms by policy: agent stopping: replication left at the safe interval/);
   assert.equal(await delay(name), SAFE);
 });

@@ -15,6 +15,7 @@ import type { Trace } from '../../host-agent/src/evaluation/types';
 import { startLibvirt, REPO_ROOT, type LibvirtServices } from '../fixtures/libvirt';
 import type { Scenario } from '../../scripts/scenarios/catalog';
 import { recordScenario, type RecordOptions, type RecordResult } from '../../scripts/scenarios/record';
+import { waitUntil } from '../fixtures/wait';
 
 const execFileP = promisify(execFile);
 const ADDON = join(REPO_ROOT, 'host-agent', 'native', 'build', 'Release', 'hefery_libvirt.node');
@@ -129,11 +130,10 @@ test('Ctrl-C during a run removes the guest, the agent, the worker and the run d
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const deadline = Date.now() + 150_000;
-  while (!/normal period/.test(out)) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, `the run did not reach its normal period:\n${out}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntil('the run to reach its normal period', () => {
+    assert.equal(child.exitCode, null, `the run ended before its normal period:\n${out}`);
+    return /normal period/.test(out);
+  }, 150_000, () => out);
   const m = /booting (\S+) .*run directory (\S+), namespace (\S+)/.exec(out);
   assert.ok(m, out);
   const [, domain, runDir, ns] = m;

@@ -27,7 +27,7 @@ import { uniqueId } from '../fixtures/netns';
 import { startAgent, type Agent } from './lib/agent';
 import { agentConfig } from './lib/rig';
 import { privateLibvirtUnavailable, startPrivateLibvirt, type PrivateLibvirt } from './lib/privateLibvirt';
-import { sleep, waitFor, waitUntil } from './lib/wait';
+import { sleep, waitFor, waitUntil } from '../fixtures/wait';
 
 const skip = privateLibvirtUnavailable() ?? false;
 const SAFE = 200;

@@ -15,7 +15,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,12 +22,13 @@ import Database from 'better-sqlite3';
 import { ErrorCodes, type Sample } from '../../host-agent/src/protocol/api';
 import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
-import { REPO_ROOT, run } from '../fixtures/libvirt';
+import { runAgentCli } from '../fixtures/agent';
+import { run } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
 import type { Agent } from './lib/agent';
 import { privateLibvirtUnavailable, type PrivateLibvirt } from './lib/privateLibvirt';
 import { startRig, type Rig } from './lib/rig';
-import { sleep, waitFor, waitUntil } from './lib/wait';
+import { sleep, waitFor, waitUntil } from '../fixtures/wait';
 
 const skip = privateLibvirtUnavailable() ?? false;
 const SAFE = 200;
@@ -73,15 +73,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** `hefery-agent ARGS` (the real CLI): exit code and stdout. */
-function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'host-agent', 'src', 'cli.ts'), ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
-    });
-  });
-}
-
 /** Writes zeros until the file system says ENOSPC; returns the bytes written. */
 function fill(path: string): number {
   const fd = openSync(path, 'w');
@@ -124,7 +115,7 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   const p = await protection();
   assert.equal(p?.mode, 'failsafe');
   assert.match(p!.reason, /store cannot write/);
-  const cli = await runCli(['status', '--socket', join(dir, 'agent.sock')]);
+  const cli = await runAgentCli(['status', '--socket', join(dir, 'agent.sock')]);
   assert.equal(cli.code, 1);
   assert.match(cli.stdout, /^store  NOT WRITABLE since \S+ \(\d+ failed write\(s\)\): .*full.*safe interval$/m);
   await assert.rejects(client.peer.call('incidents.mark', { domain, from: fillAt - 1000, to: fillAt, health: 'abnormal' }),
@@ -151,7 +142,8 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   const errorLines = (log.match(/ERROR \[store\] store: cannot write/g) ?? []).length;
   assert.ok(errorLines <= 2 + (freeAt - fillAt) / 10_000, `store errors are rate-limited in the log (${errorLines} lines)`);
 
-  assert.deepEqual(await runCli(['status', '--socket', join(dir, 'agent.sock')]), { code: 0, stdout: 'store  ok\nstats  ok\n' });
+  const healthy = await runAgentCli(['status', '--socket', join(dir, 'agent.sock')]);
+  assert.deepEqual({ code: healthy.code, stdout: healthy.stdout }, { code: 0, stdout: 'store  ok\nstats  ok\n' });
   const code = await agent.stop();
   assert.equal(code, 0, ctx());
   const db = new Database(join(storeDir, 'hefery.db'), { readonly: true });

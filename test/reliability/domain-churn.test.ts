@@ -20,7 +20,7 @@ import { uniqueId } from '../fixtures/netns';
 import type { Agent } from './lib/agent';
 import { privateLibvirtUnavailable, type PrivateLibvirt } from './lib/privateLibvirt';
 import { startRig, type DomainEventNote, type Rig } from './lib/rig';
-import { sleep, waitFor, waitUntil } from './lib/wait';
+import { sleep, waitFor, waitUntil } from '../fixtures/wait';
 
 const skip = privateLibvirtUnavailable() ?? false;
 const id = uniqueId();

@@ -15,19 +15,19 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ErrorCodes, Methods, type Sample } from '../../host-agent/src/protocol/api';
 import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
+import { runAgentCli } from '../fixtures/agent';
 import { REPO_ROOT } from '../fixtures/libvirt';
 import { uniqueId } from '../fixtures/netns';
 import type { Agent } from './lib/agent';
 import { privateLibvirtUnavailable, type PrivateLibvirt } from './lib/privateLibvirt';
 import { startRig, type Rig } from './lib/rig';
-import { waitUntil } from './lib/wait';
+import { waitUntil } from '../fixtures/wait';
 
 const id = uniqueId();
 const CANARY = `hfrt-pwned-${id}`;
@@ -142,16 +142,13 @@ test('every RPC method that takes a domain refuses shell syntax with InvalidPara
 });
 
 test('every CLI command that takes a domain refuses shell syntax', { skip, timeout: 120_000 }, async () => {
-  const cli = join(REPO_ROOT, 'host-agent', 'src', 'cli.ts');
   const sock = join(dir, 'agent.sock');
-  const run = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, out: stdout + stderr }));
-  });
   const name = NASTY[0];
   for (const args of [['history', name], ['pin', name, '--interval', '500ms'], ['resume', name], ['decisions', name], ['train', '--domain', name]]) {
-    const r = await run([...args, '--socket', sock]);
-    assert.notEqual(r.code, 0, `${args.join(' ')} was accepted:\n${r.out}`);
-    assert.match(r.out, /domain|does not match|expected string matching|not a domain name/i, `${args.join(' ')}: ${r.out}`);
+    const r = await runAgentCli([...args, '--socket', sock]);
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.code, 0, `${args.join(' ')} was accepted:\n${out}`);
+    assert.match(out, /domain|does not match|expected string matching|not a domain name/i, `${args.join(' ')}: ${out}`);
   }
   noCanary();
 });

@@ -24,7 +24,7 @@ import type { AgentConnection } from '../../host-agent/src/rpc/client';
 import { Store } from '../../host-agent/src/store';
 import { startAgent, type Agent } from './lib/agent';
 import { agentConfig } from './lib/rig';
-import { sleep, waitUntil } from './lib/wait';
+import { sleep, waitUntil } from '../fixtures/wait';
 
 let dir = '';
 let sock = '';

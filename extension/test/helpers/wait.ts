@@ -1,12 +1,10 @@
-// Waiting in tests: for real sockets to deliver, or for a condition to hold.
+// Waiting in the extension's tests: for real sockets to deliver, or for a
+// condition to hold (the project's one polling helper, with a short default
+// deadline for in-process conditions).
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitUntil } from '../../../test/fixtures/wait';
 
-/** Polls `probe` until it holds; throws naming `what` after `ms`. */
-export async function until(what: string, probe: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+export { sleep } from '../../../test/fixtures/wait';
+
+/** Waits until `probe` holds; throws naming `what` after `ms`. */
+export const until = (what: string, probe: () => boolean, ms = 10_000): Promise<void> => waitUntil(what, probe, ms);

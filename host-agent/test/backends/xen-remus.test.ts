@@ -13,7 +13,7 @@ import type { BackendFault } from '../../src/backends/types';
 import { XenRemusBackend, type RemusRestart } from '../../src/backends/xen-remus';
 import { memoryLogger } from '../../src/log';
 import { makeFakeXl, type FakeXl } from './fake-xl';
-import { sleep, waitFor } from './wait';
+import { sleep, waitFor } from '../../../test/fixtures/wait';
 
 
 interface Rig {
@@ -133,7 +133,7 @@ test('restarts are rate-limited; a newer request replaces a waiting one, so only
     const t0 = Date.now();
     await r.remus.start('vm1', 200);
     const first = r.remus.setInterval('vm1', 1000); // relax: must wait for the limit
-    await sleep(100);
+    await waitFor('the 1000 ms request to wait for the limit', () => r.log.lines.some((l) => /1000 ms waits \d+ ms for the restart rate limit/.test(l)));
     const second = r.remus.setInterval('vm1', 50); // tighten before the limit expired
     const a = await first;
     assert.equal(a.applied, false);

@@ -26,6 +26,7 @@ import { DOMAIN_NAME, Risk, Sample, type DomainState } from '../../src/protocol/
 import { connectAgent } from '../../src/rpc/client';
 import { DomainRates } from '../../src/sampler/domain-rates';
 import { syntheticHistory } from '../hmm/helpers';
+import { waitFor } from '../../../test/fixtures/wait';
 
 const weird = fc.oneof(
   fc.double(),
@@ -112,9 +113,7 @@ test('the daemon turns a predictor\'s NaN or out-of-range risk into null: logged
   const c = await connectAgent(join(dir, 'agent.sock'), { onNotification: (n, p) => n === 'samples.event' && seen.push(p as { risk: unknown }) });
   t.after(() => c.close());
   await c.peer.call('samples.subscribe', {});
-  const deadline = Date.now() + 10_000;
-  while (seen.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(seen.length >= 6, 'samples flow (none dropped by the client\'s validation)');
+  await waitFor('six samples (none dropped by the client\'s validation)', () => seen.length >= 6);
   assert.ok(seen.every((x) => x.risk === null), 'no invalid risk on the wire');
   const rows = daemon.store.history('test', 0, Date.now());
   assert.ok(rows.length >= 6 && rows.every((r) => r.risk === null), 'stored as null');

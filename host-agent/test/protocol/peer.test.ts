@@ -4,6 +4,7 @@ import { PassThrough, Duplex } from 'node:stream';
 import { RpcPeer, RpcFailure } from '../../src/protocol/peer';
 import { ErrorCodes } from '../../src/protocol/api';
 import { ndjsonReader } from '../helpers/ndjson';
+import { waitFor } from '../../../test/fixtures/wait';
 
 /** Two in-process Duplex ends joined back to back, like a socketpair. */
 function pair(): [Duplex, Duplex] {
@@ -96,7 +97,7 @@ test('notifications are validated before delivery', async () => {
   const server = new RpcPeer(b);
   server.notify('train.progress', { jobId: 'j', restart: 0, restarts: 1, iteration: 3, logLikelihood: -10 });
   b.write(JSON.stringify({ jsonrpc: '2.0', method: 'train.progress', params: { jobId: 'j', iteration: 'x' } }) + '\n');
-  await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the valid notification and the protocol error', () => got.length + errors.length >= 2);
   assert.equal(got.length, 1);
   assert.equal(errors.length, 1);
 });

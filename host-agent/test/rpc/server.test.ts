@@ -14,8 +14,7 @@ import { Store } from '../../src/store';
 import { ErrorCodes, PROTOCOL_VERSION, type DomainSummary, type NotificationName, type Sample } from '../../src/protocol/api';
 import { RpcFailure, RpcPeer } from '../../src/protocol/peer';
 import { ndjsonReader } from '../helpers/ndjson';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../../../test/fixtures/wait';
 
 function sample(domain: string, ts: number): Sample {
   return { domain, ts, state: 'running', cpuPct: 12.5, memPct: 40, netRxBps: 100, netTxBps: 50, diskRdBps: 0, diskWrBps: 4096 };
@@ -63,13 +62,6 @@ async function client(t: { after: (fn: () => void) => void }, sock: string, note
   return c;
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Raw NDJSON connection, for messages the typed peer would never send. */
 function raw(sock: string): Promise<{ s: Socket; send: (line: string) => void; next: () => Promise<Record<string, unknown>> }> {

@@ -9,8 +9,8 @@ import { DomainRates } from '../../src/sampler/domain-rates';
 import { Sampler } from '../../src/sampler/sampler';
 import type { DomainEvent, RawDomainStats, StatsSource } from '../../src/libvirt/types';
 import { memoryLogger } from '../../src/log';
+import { sleep, waitFor } from '../../../test/fixtures/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function raw(name: string, at: number, over: Partial<RawDomainStats> = {}): RawDomainStats {
   return {
@@ -90,10 +90,9 @@ test('Sampler: collections never overlap even when one takes longer than the int
   const s = new Sampler(src, { intervalMs: 30 });
   s.onBatch((b) => batches.push(b.ts));
   s.start();
-  await sleep(400);
+  await waitFor('five collections, one of them slow', () => src.calls >= 5);
   await s.stop();
   assert.equal(src.maxConcurrent, 1);
-  assert.ok(src.calls >= 5, `expected several collections, got ${src.calls}`);
   assert.equal(batches.length, src.calls);
   const n = src.calls;
   await sleep(100);
@@ -115,8 +114,7 @@ test('Sampler: failures are reported, retried with backoff, then recovery is ann
   s.onRecovered(() => recovered++);
   s.onBatch((b) => batches.push(b.samples.length));
   s.start();
-  const deadline = Date.now() + 3000;
-  while (batches.length < 2 && Date.now() < deadline) await sleep(10);
+  await waitFor('two batches after the failures', () => batches.length >= 2);
   await s.stop();
   assert.deepEqual(failures.map((f) => f.consecutive), [1, 2, 3]);
   assert.deepEqual(failures.map((f) => f.retryInMs), [20, 40, 50]);

@@ -11,6 +11,7 @@ import { ErrorCodes, type TrainDone, type TrainProgress } from '../../src/protoc
 import { Store } from '../../src/store/store';
 import { TrainingJobs } from '../../src/training/service';
 import { syntheticHistory } from '../hmm/helpers';
+import { waitFor } from '../../../test/fixtures/wait';
 
 interface Fixture {
   dir: string;
@@ -113,7 +114,7 @@ test('cancel: a running job stops at its next iteration and a queued one never s
     assert.equal(await svc.cancel(second.jobId), true);
     const queuedDone = await b.done;
     assert.deepEqual(queuedDone, { jobId: second.jobId, ok: false, cancelled: true, error: 'cancelled before it started' });
-    while (a.progress.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the running job\'s first progress', () => a.progress.length > 0);
     assert.equal(await svc.cancel(first.jobId), true);
     const runningDone = await a.done;
     assert.equal(runningDone.ok, false);

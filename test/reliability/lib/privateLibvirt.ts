@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainXml, ensureGuestImage, GUEST_DIR } from '../../fixtures/guest';
 import { REPO_ROOT, run } from '../../fixtures/libvirt';
-import { sleep, waitUntil } from './wait';
+import { sleep, waitUntil } from '../../fixtures/wait';
 
 const PRIVATE_DIRS = ['/run/libvirt', '/var/lib/libvirt', '/var/log/libvirt', '/var/cache/libvirt', '/etc/libvirt'];
 const QEMU_CONF = [
