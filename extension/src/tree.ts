@@ -5,7 +5,7 @@
 // No polling: the figures come from the agent's stream.
 
 import * as vscode from 'vscode';
-import { domainContext, domainDescription, formatInterval, formatPercent, formatRisk, hostDescription, modeText, riskLevel, type RiskLevel } from './core/format';
+import { agentProblemDetails, agentProblems, domainContext, domainDescription, formatInterval, formatPercent, formatRisk, hostDescription, modeText, riskLevel, type RiskLevel } from './core/format';
 import type { DomainView, HostsModel, HostView, ModelChange } from './core/hostsModel';
 import { riskThresholds } from './settings';
 
@@ -127,13 +127,16 @@ const HOST_ICONS: Record<HostView['state'], vscode.ThemeIcon> = {
   error: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
   disconnected: new vscode.ThemeIcon('vm-outline'),
 };
+/** Connected, but the agent reports it cannot do part of its job (agent.status). */
+const DEGRADED_ICON = new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.yellow'));
 
 function hostItem(h: HostView, domainCount: number): vscode.TreeItem {
   // Always expandable and expanded: a row that turns expandable only once connected would start collapsed.
   const item = new vscode.TreeItem(h.id, vscode.TreeItemCollapsibleState.Expanded);
   item.id = `host:${h.id}`;
   item.description = hostDescription(h, domainCount, Date.now());
-  item.iconPath = HOST_ICONS[h.state];
+  const degraded = h.state === 'connected' && agentProblems(h.status).length > 0;
+  item.iconPath = degraded ? DEGRADED_ICON : HOST_ICONS[h.state];
   item.contextValue = `host.${h.state}`;
   const t = h.spec.target;
   const md = new vscode.MarkdownString(undefined, true);
@@ -143,6 +146,7 @@ function hostItem(h: HostView, domainCount: number): vscode.TreeItem {
   md.appendMarkdown(`- from: ${escape(h.spec.origin)}\n`);
   if (h.hello) md.appendMarkdown(`- agent ${escape(h.hello.agentVersion)} on ${escape(h.hello.hostname)}, backend ${escape(h.hello.backend)}\n`);
   if (h.error) md.appendMarkdown(`\n$(error) ${escape(h.error)}\n`);
+  if (h.state === 'connected') for (const p of agentProblemDetails(h.status)) md.appendMarkdown(`\n$(warning) ${escape(p)}\n`);
   for (const n of h.spec.notes) md.appendMarkdown(`\n$(info) ${escape(n)}\n`);
   item.tooltip = md;
   if (h.state === 'disconnected' || h.state === 'error') item.command = { command: 'hefery.connectHost', title: 'Connect', arguments: [{ kind: 'host', hostId: h.id }] };

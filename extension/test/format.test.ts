@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  domainContext, domainDescription, formatClock, formatInterval, formatPercent, hostDescription, modeText, parseClockTime, parseInterval, pinChoices, riskLevel,
+  agentProblemDetails, agentProblems, domainContext, domainDescription, formatClock, formatInterval, formatPercent, hostDescription, modeText, parseClockTime, parseInterval,
+  pinChoices, pinPresets, riskLevel,
 } from '../src/core/format';
 import type { DomainView, HostView } from '../src/core/hostsModel';
 import type { HostSpec } from '../src/core/hostConfig';
@@ -86,4 +87,37 @@ test('pin choices: ladder plus half and double the current interval, sorted, in 
   assert.deepEqual(pinChoices(300), [50, 100, 150, 250, 300, 500, 600, 1000, 2000, 5000]);
   assert.deepEqual(pinChoices(null), [50, 100, 250, 500, 1000, 2000, 5000]);
   assert.deepEqual(pinChoices(1, [1]), [1, 2]);
+});
+
+test('pin presets: the domain\'s policy ladder when the agent sends it (nothing longer than its relaxed interval), else the generic choices', () => {
+  const status = { mode: 'auto' as const, intervalMs: 500, backend: 'qemu-colo', reason: '', ladder: [200, 500, 1000, 2000] };
+  assert.deepEqual(pinPresets(status), [
+    { ms: 200, note: 'safe (shortest) in the policy' },
+    { ms: 500, note: 'current' },
+    { ms: 1000 },
+    { ms: 2000, note: 'relaxed (longest) in the policy' },
+  ]);
+  // A pinned interval off the ladder is offered too, in order.
+  assert.deepEqual(pinPresets({ ...status, mode: 'pinned', intervalMs: 700 }).map((p) => p.ms), [200, 500, 700, 1000, 2000]);
+  // One-step ladder (safe = relaxed).
+  assert.deepEqual(pinPresets({ ...status, intervalMs: 300, ladder: [300] }), [{ ms: 300, note: 'current, safe (shortest) in the policy' }]);
+  // No ladder (an older agent): the generic choices around the current interval.
+  const { ladder: _, ...noLadder } = status;
+  assert.deepEqual(pinPresets(noLadder).map((p) => p.ms), pinChoices(500));
+  assert.deepEqual(pinPresets(null).map((p) => p.ms), pinChoices(null));
+});
+
+test('a degraded agent: the host row says what is wrong, the details say since when and what it means', () => {
+  const spec = { id: 'h', source: 'settings', origin: 'o', socketPath: '/s', knownHostsFiles: [], notes: [], target: { label: 'h', host: 'h', port: 22, username: 'u', identityFiles: [], identitiesOnly: false } } as HostSpec;
+  const status = { store: { writable: false, error: 'SQLITE_IOERR: disk I/O error', since: new Date(2026, 0, 1, 14, 30).getTime(), failedWrites: 1 }, stats: { available: false, error: 'libvirtd is gone' } };
+  const view: HostView = { id: 'h', spec, state: 'connected', attempts: 0, status };
+  assert.deepEqual(agentProblems(status), ['store not writable', 'no libvirt stats']);
+  assert.equal(hostDescription(view, 1, 0), 'connected · degraded: store not writable, no libvirt stats · 1 domain');
+  assert.deepEqual(agentProblemDetails(status), [
+    'The agent cannot write its store since 14:30 (1 failed write): SQLITE_IOERR: disk I/O error. History is not being kept and every protected domain is held at its safe interval.',
+    'The agent gets no libvirt stats: libvirtd is gone. Every protected domain is held at its safe interval until samples come again.',
+  ]);
+  assert.deepEqual(agentProblems({ store: { writable: true, failedWrites: 0 }, stats: { available: true } }), []);
+  assert.deepEqual(agentProblemDetails(undefined), []);
+  assert.equal(hostDescription({ ...view, status: undefined }, 1, 0), 'connected · 1 domain');
 });

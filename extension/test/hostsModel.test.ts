@@ -8,12 +8,13 @@
 
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Decision } from '../../host-agent/src/protocol/api';
+import type { AgentStatus, Decision } from '../../host-agent/src/protocol/api';
+import { agentProblemDetails, hostDescription } from '../src/core/format';
 import { AgentProtocolError } from '../src/core/agentClient';
 import type { HostSpec } from '../src/core/hostConfig';
 import { backoffDelay, DEFAULT_BACKOFF, HostsModel, type Clock, type Connector, type ModelChange, type Transport } from '../src/core/hostsModel';
 import { SshError } from '../src/core/sshConnection';
-import { sleep, until } from './helpers/wait';
+import { until } from './helpers/wait';
 import { domainSummary, startTestAgent, type TestAgent } from './helpers/agent';
 
 
@@ -94,9 +95,6 @@ afterEach(async () => {
   await agent.close();
 });
 
-/** Lets the agent's messages arrive (real sockets), then returns. */
-const settle = () => sleep(30);
-
 test('connect: state, domain list, and live figures from the stream, with changes naming the domain only', async () => {
   assert.equal(model.host('h1')?.state, 'disconnected');
   await model.connect('h1');
@@ -127,7 +125,7 @@ test('connect: state, domain list, and live figures from the stream, with change
 
   agent.domains.push(domainSummary('db9'));
   agent.server.publishDomainEvent('db9', 'appeared', Date.now());
-  await settle();
+  await until('the relist scheduled', () => clock.pending.length > 0);
   assert.deepEqual(clock.pending, [250], 'appearances are listed once, after a short pause');
   clock.fireNext();
   await until('relisted', () => model.domains('h1').some((x) => x.name === 'db9'));
@@ -208,13 +206,47 @@ test('disconnect stops a pending reconnect; maxAttempts gives up with the last r
     await agent.restart();
     await until('reconnecting', () => limited.host('h1')?.state === 'reconnecting');
     clock.fireNext();
-    await settle();
+    await until('the second attempt scheduled', () => clock.pending.length > 0);
     clock.fireNext();
     await until('gave up', () => limited.host('h1')?.state === 'error');
     assert.equal(limited.host('h1')?.error, 'gave up reconnecting after 2 attempt(s): no SSH answer from 127.0.0.1:22 within 20 s');
   } finally {
     limited.dispose();
   }
+});
+
+test('the agent\'s health: known on connect, updated by status.event, asked again after a reconnect; an agent that cannot say leaves it unknown', async () => {
+  const healthy: AgentStatus = { store: { writable: true, failedWrites: 0 }, stats: { available: true } };
+  const diskFull: AgentStatus = { store: { writable: false, error: 'SQLITE_FULL: database or disk is full', since: Date.UTC(2026, 0, 1, 9, 5), failedWrites: 3 }, stats: { available: true } };
+  // An agent without agent.status (as started in beforeEach): connected, health unknown, nothing shown.
+  await model.connect('h1');
+  assert.equal(model.host('h1')?.status, undefined);
+  assert.equal(hostDescription(model.host('h1')!, 2, 0), 'connected · 2 domains');
+  model.disconnect('h1');
+
+  agent.health = healthy;
+  await model.connect('h1');
+  assert.deepEqual(model.host('h1')?.status, healthy);
+  changes.length = 0;
+  agent.setHealth(diskFull);
+  await until('the status.event', () => model.host('h1')?.status?.store.writable === false);
+  assert.deepEqual(changes, [{ hostId: 'h1' }], 'the host row changes, not every domain');
+  const view = model.host('h1')!;
+  assert.equal(hostDescription(view, 2, 0), 'connected · degraded: store not writable · 2 domains');
+  assert.match(agentProblemDetails(view.status)[0], /^The agent cannot write its store since \d\d:\d\d \(3 failed writes\): SQLITE_FULL: database or disk is full\. .*held at its safe interval\.$/);
+
+  // Reconnect: the subscription to the health is made again and its answer is current.
+  agent.health = { ...healthy, stats: { available: false, error: 'cannot reach libvirtd', since: Date.now() } };
+  await agent.restart();
+  await until('reconnecting', () => model.host('h1')?.state === 'reconnecting');
+  clock.fireNext();
+  await until('connected again', () => model.host('h1')?.state === 'connected');
+  assert.equal(hostDescription(model.host('h1')!, 2, 0), 'connected · degraded: no libvirt stats · 2 domains');
+  agent.setHealth(healthy);
+  await until('healthy again', () => model.host('h1')?.status?.stats.available === true);
+  assert.equal(hostDescription(model.host('h1')!, 2, 0), 'connected · 2 domains');
+  model.disconnect('h1');
+  assert.equal(model.host('h1')?.status, undefined, 'nothing is claimed about a host we are not connected to');
 });
 
 test('setHosts: removed hosts are disconnected, kept ones keep their connection', async () => {

@@ -181,6 +181,7 @@ export class Daemon {
       sampler.onFailure((f) => d.onStatsFailure(f.error));
       sampler.onRecovered(() => {
         d.statsDown = null;
+        d.publishStatus();
       });
       sampler.onEvent((ev) => d.onDomainEvent(ev));
       await server.listen();
@@ -221,6 +222,11 @@ export class Daemon {
       store: st ? { writable: false, error: st.error.slice(0, 2000), since: st.since, failedWrites: st.failedWrites } : { writable: true, failedWrites: 0 },
       stats: sd ? { available: false, error: sd.error.slice(0, 2000), since: sd.since } : { available: true },
     };
+  }
+
+  /** Tells the clients watching the agent's health (status.subscribe) that it changed. */
+  private publishStatus(): void {
+    this.safe(() => this.server.publishStatus(this.status()), undefined, 'status.event');
   }
 
   /** Asks the predictor factory again for `domain` (after its model changed). */
@@ -313,6 +319,7 @@ export class Daemon {
       return;
     }
     this.storeDown = { error: err.message, since: Date.now(), failedWrites: 1 };
+    this.publishStatus();
     this.log.error(`store cannot write (${what}): ${err.message}; history is not being kept and every protected domain is held at its safe interval until writes succeed again`);
     if (this.protection?.storeUnavailable) {
       const p = this.protection;
@@ -323,6 +330,7 @@ export class Daemon {
   private onStoreRecovered(): void {
     const down = this.storeDown!;
     this.storeDown = null;
+    this.publishStatus();
     this.log.info(`store writable again after ${down.failedWrites} failed write(s) in ${((Date.now() - down.since) / 1000).toFixed(1)} s (the samples of that time are not in the history)`);
     if (this.protection?.storeUnavailable) {
       const p = this.protection;
@@ -334,6 +342,7 @@ export class Daemon {
     if (!this.statsDown) {
       this.log.warn(`stats unavailable: ${err.message}`);
       this.statsDown = { error: err.message, since: Date.now() };
+      this.publishStatus();
     }
     for (const e of this.domains.values()) e.risk = null;
     if (this.protection) {

@@ -4,7 +4,8 @@
 
 import * as vscode from 'vscode';
 import type { DomainRef } from '../core/contract';
-import { formatClock, formatInterval, parseClockTime, parseInterval, pinChoices } from '../core/format';
+import { formatClock, formatInterval, parseClockTime, parseInterval, pinPresets } from '../core/format';
+import type { ProtectionStatus } from '../../../host-agent/src/protocol/api';
 import type { PanelKind } from '../panels';
 import { domainArg, showError } from '../pickers';
 import { who, type CommandContext } from './context';
@@ -25,12 +26,13 @@ export function registerDomainCommands(c: CommandContext): vscode.Disposable[] {
 }
 
 /**
- * A quick pick of sensible intervals (the current one marked) that also
- * takes a typed value like `250ms` or `2s`: whatever parses is offered first.
+ * A quick pick of sensible intervals (the domain's policy ladder when the
+ * agent sends it, the current one marked) that also takes a typed value like
+ * `250ms` or `2s`: whatever parses is offered first.
  */
-function pickInterval(ref: DomainRef, currentMs: number | null | undefined): Promise<number | undefined> {
+function pickInterval(ref: DomainRef, protection: ProtectionStatus | null | undefined): Promise<number | undefined> {
   type Item = vscode.QuickPickItem & { ms: number };
-  const presets: Item[] = pinChoices(currentMs).map((ms) => ({ label: formatInterval(ms), description: ms === currentMs ? 'current' : undefined, ms }));
+  const presets: Item[] = pinPresets(protection).map((p) => ({ label: formatInterval(p.ms), description: p.note, ms: p.ms }));
   const qp = vscode.window.createQuickPick<Item>();
   qp.title = `Pin the checkpoint interval of ${ref.domain}`;
   qp.placeholder = 'Choose, or type a value like 250ms, 2s or 1m';
@@ -95,7 +97,7 @@ async function pickExpiry(): Promise<number | null | undefined> {
 async function pin(c: CommandContext, arg: unknown): Promise<void> {
   const ref = await domainArg(c.model, arg, 'pin the checkpoint interval of', c.log);
   if (!ref) return;
-  const ms = await pickInterval(ref, c.model.domain(ref)?.protection?.intervalMs);
+  const ms = await pickInterval(ref, c.model.domain(ref)?.protection);
   if (ms === undefined) return;
   const expiresAt = await pickExpiry();
   if (expiresAt === undefined) return;

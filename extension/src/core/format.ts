@@ -3,7 +3,7 @@
 // vscode-free so it is unit-tested; every text the UI shows about a domain or
 // a host comes from here.
 
-import type { ProtectionStatus } from '../../../host-agent/src/protocol/api';
+import type { AgentStatus, ProtectionStatus } from '../../../host-agent/src/protocol/api';
 import type { HostView, DomainView } from './hostsModel';
 
 /** The protocol's bounds for interval.pin. */
@@ -101,10 +101,38 @@ export function domainContext(d: DomainView): string {
   return `domain.${d.protection?.mode ?? 'unprotected'}`;
 }
 
+/** What a connected agent says it cannot do right now (agent.status), one short phrase each; empty when healthy or not known. */
+export function agentProblems(s: AgentStatus | undefined): string[] {
+  if (!s) return [];
+  const out: string[] = [];
+  if (!s.store.writable) out.push('store not writable');
+  if (!s.stats.available) out.push('no libvirt stats');
+  return out;
+}
+
+/**
+ * The agent's problems in full, for tooltips: since when, the agent's own
+ * error, and what it means for replication (the agent is fail-safe meanwhile).
+ */
+export function agentProblemDetails(s: AgentStatus | undefined): string[] {
+  if (!s) return [];
+  const since = (ts: number | undefined) => (ts === undefined ? '' : ` since ${formatClock(ts)}`);
+  const out: string[] = [];
+  if (!s.store.writable) {
+    out.push(`The agent cannot write its store${since(s.store.since)} (${s.store.failedWrites} failed write${s.store.failedWrites === 1 ? '' : 's'})${s.store.error ? `: ${truncate(s.store.error, 200)}` : ''}. History is not being kept and every protected domain is held at its safe interval.`);
+  }
+  if (!s.stats.available) {
+    out.push(`The agent gets no libvirt stats${since(s.stats.since)}${s.stats.error ? `: ${truncate(s.stats.error, 200)}` : ''}. Every protected domain is held at its safe interval until samples come again.`);
+  }
+  return out;
+}
+
 export function hostDescription(h: HostView, domainCount: number, now: number): string {
   switch (h.state) {
-    case 'connected':
-      return `connected · ${domainCount} domain${domainCount === 1 ? '' : 's'}`;
+    case 'connected': {
+      const problems = agentProblems(h.status);
+      return `connected${problems.length ? ` · degraded: ${problems.join(', ')}` : ''} · ${domainCount} domain${domainCount === 1 ? '' : 's'}`;
+    }
     case 'connecting':
       return 'connecting…';
     case 'reconnecting': {
@@ -120,6 +148,32 @@ export function hostDescription(h: HostView, domainCount: number, now: number): 
 
 export function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+export interface PinPreset {
+  ms: number;
+  /** What the value is: the current interval, the policy's safe or relaxed one. */
+  note?: string;
+}
+
+/**
+ * The intervals the pin quick pick offers. With the domain's policy ladder
+ * (safe, steps, relaxed) from the agent: exactly those, as the agent refuses
+ * a pin longer than the relaxed interval, and the current one; without it,
+ * pinChoices' generic ladder.
+ */
+export function pinPresets(p: ProtectionStatus | null | undefined): PinPreset[] {
+  const current = p?.intervalMs ?? null;
+  const ladder = p?.ladder?.length ? p.ladder : undefined;
+  const values = ladder ? [...new Set([...ladder, ...(current ? [current] : [])])].sort((a, b) => a - b) : pinChoices(current);
+  return values.map((ms) => {
+    const notes = [
+      ms === current ? 'current' : '',
+      ladder && ms === ladder[0] ? 'safe (shortest) in the policy' : '',
+      ladder && ladder.length > 1 && ms === ladder[ladder.length - 1] ? 'relaxed (longest) in the policy' : '',
+    ].filter(Boolean);
+    return notes.length ? { ms, note: notes.join(', ') } : { ms };
+  });
 }
 
 /** Intervals worth offering: the usual ladder, half and double the current one, within the protocol's bounds. */

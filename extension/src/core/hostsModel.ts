@@ -9,11 +9,17 @@
 // error retrying cannot fix: a refused key (no hammering an account into a
 // lockout), a changed host key, an agent of another protocol version.
 //
+// The agent's own health (agent.status: store not writable, no libvirt
+// stats) comes with the connection (status.subscribe) and then by
+// status.event when it changes; an older agent without that method is asked
+// agent.status once per connection.
+//
 // Change events are fine-grained: { hostId, domain } for one domain's row,
 // { hostId } for a host row and its list of domains, {} for the host list.
 
 import type { Duplex } from 'node:stream';
-import type { DomainState, DomainSummary, NotificationParams, ProtectionStatus, Risk, Sample } from '../../../host-agent/src/protocol/api';
+import { ErrorCodes, type AgentStatus, type DomainState, type DomainSummary, type NotificationParams, type ProtectionStatus, type Risk, type Sample } from '../../../host-agent/src/protocol/api';
+import { RpcFailure } from '../../../host-agent/src/protocol/peer';
 import { AgentClient, AgentProtocolError, type Hello } from './agentClient';
 import type { ConnectionState, Disposable, DomainRef } from './contract';
 import type { HostSpec } from './hostConfig';
@@ -87,6 +93,8 @@ export interface HostView {
   /** Reconnect attempts made since the connection was lost. */
   attempts: number;
   hello?: Hello;
+  /** What the connected agent reports about its own health (absent: not known, e.g. an agent without agent.status). */
+  status?: AgentStatus;
 }
 
 export interface ModelChange {
@@ -114,6 +122,9 @@ interface HostRecord {
   relistTimer?: unknown;
   nextRetryAt?: number;
   hello?: Hello;
+  status?: AgentStatus;
+  /** status.event notifications received: one that overtakes the status.subscribe answer wins. */
+  statusEvents: number;
   domains: Map<string, DomainView>;
   /** The user wants this host connected (reconnect when lost). */
   wanted: boolean;
@@ -123,6 +134,12 @@ interface HostRecord {
   /** Bumped by disconnect(): late results of an older attempt are dropped. */
   generation: number;
   listeners: Disposable[];
+}
+
+/** The agent's problems as one line for the log ('' when healthy). */
+function agentHealthKey(s: AgentStatus | undefined): string {
+  if (!s) return '';
+  return [s.store.writable ? '' : `store not writable (${s.store.error ?? 'no reason given'})`, s.stats.available ? '' : `no libvirt stats (${s.stats.error ?? 'no reason given'})`].filter(Boolean).join(', ');
 }
 
 /** Retrying cannot fix these; some (auth) could lock an account if retried. */
@@ -236,6 +253,7 @@ export class HostsModel {
     this.opts.connector.release(hostId);
     rec.domains.clear();
     rec.hello = undefined;
+    rec.status = undefined;
     this.setState(rec, 'disconnected', undefined);
   }
 
@@ -269,11 +287,12 @@ export class HostsModel {
 
   private createRecord(spec: HostSpec): HostRecord {
     const client = new AgentClient(spec.id, { clientName: this.opts.clientName, log: this.log });
-    const rec: HostRecord = { spec, client, state: 'disconnected', attempts: 0, domains: new Map(), wanted: false, generation: 0, listeners: [] };
+    const rec: HostRecord = { spec, client, state: 'disconnected', attempts: 0, statusEvents: 0, domains: new Map(), wanted: false, generation: 0, listeners: [] };
     rec.listeners.push(
       client.on('samples.event', (p) => this.onSample(rec, p)),
       client.on('decision.event', (p) => this.onDecision(rec, p)),
       client.on('domains.event', (p) => this.onDomainEvent(rec, p)),
+      client.on('status.event', (p) => this.onStatus(rec, p.status)),
       client.onLost((err) => this.onLost(rec, err)),
     );
     return rec;
@@ -291,17 +310,47 @@ export class HostsModel {
     const hello = await rec.client.attach(t.stream, t.where);
     if (!rec.subscription) rec.subscription = (await rec.client.call('samples.subscribe', {})).subscription;
     const list = await rec.client.call('domains.list', {});
+    const status = await this.watchStatus(rec);
     if (stale()) {
       rec.client.detach();
       throw new Error(`${rec.spec.id}: disconnected while connecting`);
     }
     rec.hello = hello;
+    rec.status = status;
     rec.attempts = 0;
     rec.nextRetryAt = undefined;
     this.replaceDomains(rec, list, false);
     this.log.info(`${rec.spec.id}: agent ${hello.agentVersion} on ${hello.hostname} (backend ${hello.backend}), ${list.length} domain(s)`);
     this.setState(rec, 'connected', undefined);
     return rec.client;
+  }
+
+  /** The agent's health now, and status.event from now on; undefined when the agent cannot say. */
+  private async watchStatus(rec: HostRecord): Promise<AgentStatus | undefined> {
+    const notFound = (e: unknown) => e instanceof RpcFailure && (e.code === ErrorCodes.MethodNotFound || e.code === ErrorCodes.NotFound);
+    const events = rec.statusEvents;
+    try {
+      const now = await rec.client.call('status.subscribe', {});
+      return rec.statusEvents === events ? now : rec.status;
+    } catch (e) {
+      if (!notFound(e)) throw e;
+    }
+    try {
+      return await rec.client.call('agent.status', {}); // an agent from before status.subscribe: once, no updates
+    } catch (e) {
+      if (!notFound(e)) throw e;
+      this.log.info(`${rec.spec.id}: the agent does not report its health (agent.status)`);
+      return undefined;
+    }
+  }
+
+  private onStatus(rec: HostRecord, status: AgentStatus): void {
+    const was = agentHealthKey(rec.status);
+    rec.status = status;
+    rec.statusEvents++;
+    const now = agentHealthKey(status);
+    if (now !== was) this.log[now ? 'warn' : 'info'](`${rec.spec.id}: agent ${now ? `degraded: ${now}` : 'healthy again'}`);
+    this.emit({ hostId: rec.spec.id });
   }
 
   private onLost(rec: HostRecord, err: Error): void {
@@ -454,6 +503,7 @@ export class HostsModel {
       ...(r.error !== undefined ? { error: r.error } : {}),
       ...(r.nextRetryAt !== undefined ? { nextRetryAt: r.nextRetryAt } : {}),
       ...(r.hello ? { hello: r.hello } : {}),
+      ...(r.status ? { status: r.status } : {}),
     };
   }
 

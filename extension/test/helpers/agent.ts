@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Decision, DomainSummary, ProtectionStatus, Risk, Sample } from '../../../host-agent/src/protocol/api';
+import { ErrorCodes, type AgentStatus, type Decision, type DomainSummary, type ProtectionStatus, type Risk, type Sample } from '../../../host-agent/src/protocol/api';
+import { RpcFailure } from '../../../host-agent/src/protocol/peer';
 import { AgentServer } from '../../../host-agent/src/rpc/server';
 
 export interface TestAgent {
@@ -17,6 +18,10 @@ export interface TestAgent {
   dial(): Promise<Socket>;
   sample(domain: string, cpuPct: number, risk?: number, protection?: ProtectionStatus | null): Sample;
   decisions: Decision[];
+  /** What agent.status / status.subscribe answer; null: like an agent that cannot say (NotFound). */
+  health: AgentStatus | null;
+  /** Sets `health` and sends status.event to the connections watching it, as the daemon does on a change. */
+  setHealth(status: AgentStatus): void;
   /** Closes the server (every client connection drops) and starts a new one on the same socket. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -35,6 +40,10 @@ export async function startTestAgent(domains: DomainSummary[] = [domainSummary('
     group: null,
     info: () => ({ agentVersion: '0.1.0-test', hostname: 'test-host', backend: 'dry-run' }),
     domains: { list: () => agent.domains },
+    status: () => {
+      if (!agent.health) throw new RpcFailure(ErrorCodes.NotFound, 'agent status is not available from this server');
+      return agent.health;
+    },
     store: {
       history: () => [],
       decisions: () => decisions,
@@ -46,6 +55,11 @@ export async function startTestAgent(domains: DomainSummary[] = [domainSummary('
     socketPath,
     domains,
     decisions,
+    health: null,
+    setHealth(status) {
+      agent.health = status;
+      agent.server.publishStatus(status);
+    },
     dial: () => new Promise((resolve, reject) => {
       const s = connect(socketPath);
       s.once('connect', () => resolve(s));

@@ -98,7 +98,7 @@ export class PolicyProtectionService implements ProtectionService {
     const p = this.ctl.policyOf(domain);
     return {
       mode: s.mode, intervalMs: cur, pinnedUntil: s.pinnedUntil, backend: this.backend, reason: (s.reason + pending).slice(0, 500),
-      ...(p ? { thresholds: { raise: p.raise, lower: p.lower } } : {}),
+      ...(p ? { thresholds: { raise: p.raise, lower: p.lower }, ladder: p.ladder.slice(0, 64) } : {}),
     };
   }
 

@@ -51,6 +51,8 @@ export const ProtectionStatus = obj({
   reason: str({ max: 500 }),
   /** The policy's risk levels for this domain, when it has them: risk >= raise goes to the safest interval at once, risk < lower may relax. */
   thresholds: opt(obj({ raise: num({ min: 0, max: 1 }), lower: num({ min: 0, max: 1 }) })),
+  /** The policy's intervals for this domain, ascending: the safe one, the steps, the relaxed one (a pin may not be longer than the last). */
+  ladder: opt(arr(num({ min: 1 }), { min: 1, max: 64 })),
 });
 export type ProtectionStatus = Infer<typeof ProtectionStatus>;
 
@@ -155,6 +157,11 @@ export const Methods = {
     params: Empty,
     result: AgentStatus,
   },
+  /** agent.status now, and a status.event to this connection whenever it changes (until the connection closes). */
+  'status.subscribe': {
+    params: Empty,
+    result: AgentStatus,
+  },
   'domains.list': {
     params: Empty,
     result: arr(DomainSummary, { max: 10_000 }),
@@ -219,6 +226,8 @@ export const Notifications = {
   'decision.event': obj({ subscription: str({ max: 64 }), decision: Decision }),
   'train.progress': TrainProgress,
   'train.done': TrainDone,
+  /** The agent's health changed (store writable again, stats unavailable...); only to connections that called status.subscribe. */
+  'status.event': obj({ status: AgentStatus }),
 } satisfies Record<string, Schema<unknown>>;
 
 export type NotificationName = keyof typeof Notifications;

@@ -57,6 +57,8 @@ interface Connection {
   socket: Socket;
   subs: Map<string, Subscription>;
   client: string | null;
+  /** Called status.subscribe: gets a status.event on each change of the agent's health. */
+  watchesStatus: boolean;
 }
 
 const DEFAULT_HISTORY_LIMIT = 10_000;
@@ -158,6 +160,11 @@ export class AgentServer {
     this.fanOut(decision.domain, (c, sub) => c.peer.notify('decision.event', { subscription: sub.id, decision }));
   }
 
+  /** The agent's health changed: tell the connections that asked (status.subscribe). */
+  publishStatus(status: AgentStatus): void {
+    for (const c of [...this.conns.values()]) if (c.watchesStatus && !c.peer.isClosed) c.peer.notify('status.event', { status });
+  }
+
   private fanOut(domain: string, send: (c: Connection, sub: Subscription) => void): void {
     for (const c of [...this.conns.values()]) {
       for (const sub of c.subs.values()) {
@@ -202,6 +209,7 @@ export class AgentServer {
       socket,
       subs: new Map(),
       client: null,
+      watchesStatus: false,
       peer: new RpcPeer(socket, {
         maxQueuedBytes: this.opts.maxQueuedBytes ?? 8 << 20,
         onRequest: (method, params) => this.handle(conn, method, params),
@@ -251,8 +259,12 @@ export class AgentServer {
       case 'agent.hello':
         return this.hello(conn, params as Params<'agent.hello'>);
       case 'agent.status':
-        if (!this.opts.status) throw new RpcFailure(ErrorCodes.NotFound, 'agent status is not available from this server');
-        return this.opts.status() satisfies Result<'agent.status'>;
+        return this.status();
+      case 'status.subscribe': {
+        const now = this.status();
+        conn.watchesStatus = true;
+        return now satisfies Result<'status.subscribe'>;
+      }
       case 'domains.list':
         return this.opts.domains.list() satisfies DomainSummary[];
       case 'samples.history':
@@ -308,6 +320,11 @@ export class AgentServer {
     conn.client = p.client;
     const info = this.opts.info();
     return { protocolVersion: PROTOCOL_VERSION, agentVersion: info.agentVersion, hostname: info.hostname, backend: info.backend };
+  }
+
+  private status(): Result<'agent.status'> {
+    if (!this.opts.status) throw new RpcFailure(ErrorCodes.NotFound, 'agent status is not available from this server');
+    return this.opts.status();
   }
 
   private history(p: Params<'samples.history'>): Result<'samples.history'> {

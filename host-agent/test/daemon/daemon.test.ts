@@ -13,18 +13,10 @@ import { acquirePidFile, Daemon, type ProtectionContext } from '../../src/daemon
 import type { DomainEvent, RawDomainStats, StatsSource } from '../../src/libvirt/types';
 import { memoryLogger } from '../../src/log';
 import type { RiskPredictor } from '../../src/predictor/types';
-import type { Decision, NotificationName, ProtectionStatus, Risk, Sample } from '../../src/protocol/api';
+import type { AgentStatus, Decision, NotificationName, ProtectionStatus, Risk, Sample } from '../../src/protocol/api';
 import { connectAgent } from '../../src/rpc/client';
 import type { ProtectionService } from '../../src/rpc/services';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { waitFor } from '../../../test/fixtures/wait';
 
 /** Scripted libvirt stand-in: domains with growing counters; can fail and emit events. */
 class ScriptedSource implements StatsSource {
@@ -149,9 +141,10 @@ test('daemon: samples flow through predictor and protection into the store and t
   assert.ok(protection!.observed.some((o) => o.domain === 'vm2' && o.risk === null), 'a domain without model gets risk null');
 
   // history with risk persisted
-  await sleep(250);
-  const h = await c.peer.call('samples.history', { domain: 'vm1', from: 0, to: Date.now() });
-  assert.ok(h.length >= 2);
+  const h = await waitFor('two stored samples of vm1', async () => {
+    const rows = await c.peer.call('samples.history', { domain: 'vm1', from: 0, to: Date.now() });
+    return rows.length >= 2 ? rows : undefined;
+  });
   assert.equal(h[0].risk, null, 'first sample: no rate, no risk');
   assert.ok(h.slice(1).every((r) => typeof r.risk === 'number'));
 
@@ -200,6 +193,33 @@ test('daemon: without predictor or protection it still samples, and serves risk 
   await waitFor('domains', () => daemon.list().length === 2);
   const l = await c.peer.call('domains.list', {});
   assert.ok(l.every((d) => d.risk === null && d.protection === null && !d.hasModel));
+});
+
+test('daemon: status.subscribe answers the agent\'s health now and sends status.event when stats fail and recover, to watchers only', async (t) => {
+  const { config } = setup(t);
+  const source = new ScriptedSource();
+  const daemon = await Daemon.start(config, { log: memoryLogger(), openSource: async () => source });
+  t.after(() => daemon.stop());
+  const watcherNotes: AgentStatus[] = [];
+  const otherNotes: NotificationName[] = [];
+  const watcher = await connectAgent(config.socket.path, { onNotification: (name, params) => name === 'status.event' && watcherNotes.push((params as { status: AgentStatus }).status) });
+  const other = await connectAgent(config.socket.path, { onNotification: (name) => otherNotes.push(name) });
+  t.after(() => {
+    watcher.close();
+    other.close();
+  });
+  assert.deepEqual(await watcher.peer.call('status.subscribe', {}), { store: { writable: true, failedWrites: 0 }, stats: { available: true } });
+
+  source.fail = 'libvirtd is gone';
+  await waitFor('status.event: stats unavailable', () => watcherNotes.length >= 1);
+  assert.equal(watcherNotes[0].stats.available, false);
+  assert.equal(watcherNotes[0].stats.error, 'libvirtd is gone');
+  assert.deepEqual(await other.peer.call('agent.status', {}), watcherNotes[0], 'agent.status says the same');
+  source.fail = null;
+  await waitFor('status.event: stats back', () => watcherNotes.length >= 2);
+  assert.deepEqual(watcherNotes[1], { store: { writable: true, failedWrites: 0 }, stats: { available: true } });
+  assert.equal(watcherNotes.length, 2, 'one event per change, not one per failed collection');
+  assert.ok(!otherNotes.includes('status.event'), 'a connection that did not ask gets none');
 });
 
 test('daemon: a failing start cleans up (pid file, store, socket) and says why', async (t) => {

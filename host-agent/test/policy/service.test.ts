@@ -20,8 +20,7 @@ import type { DecisionSink, NewDecision } from '../../src/policy/types';
 import { Decision, ErrorCodes, ProtectionStatus, type DomainState, type Sample } from '../../src/protocol/api';
 import { RpcFailure } from '../../src/protocol/peer';
 import { makeFakeXl } from '../backends/fake-xl';
-import { waitFor } from '../backends/wait';
-
+import { waitFor } from '../../../test/fixtures/wait';
 
 class MemorySink implements DecisionSink {
   readonly decisions: Decision[] = [];
@@ -61,6 +60,7 @@ test('dry-run: start-up decision, then only changes are recorded; status tells m
   assert.deepEqual(svc.status('vm1'), {
     mode: 'auto', intervalMs: 100, pinnedUntil: null, backend: 'dry-run',
     reason: 'risk 0.050 < lower 0.2: relaxing after the dwell (60.0 s left)', thresholds: { raise: 0.5, lower: 0.2 },
+    ladder: [100, 200, 500, 1000],
   });
   ProtectionStatus.parse(svc.status('vm1'), 'status');
   svc.observe(sample('vm1'), risk(0.9));
