@@ -64,6 +64,7 @@ function harness(kind: 'training' | 'risk' | 'frequency', agent: AgentApi | Erro
   const posted: ToWebview[] = [];
   const errors: string[] = [];
   let apiCalls = 0;
+  let now = NOW;
   const controller = createController(kind, {
     ref,
     api: async () => {
@@ -74,9 +75,9 @@ function harness(kind: 'training' | 'risk' | 'frequency', agent: AgentApi | Erro
     // Every message the host sends must pass the webview's own validation.
     post: (m) => posted.push(ToWebview.parse(JSON.parse(JSON.stringify(m)), 'posted')),
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-    now: () => NOW,
+    now: () => now,
   });
-  return { controller, posted, errors, apiCalls: () => apiCalls, of: <T extends ToWebview['type']>(t: T) => posted.filter((m): m is Extract<ToWebview, { type: T }> => m.type === t) };
+  return { controller, posted, errors, apiCalls: () => apiCalls, setNow: (t: number) => (now = t), of: <T extends ToWebview['type']>(t: T) => posted.filter((m): m is Extract<ToWebview, { type: T }> => m.type === t) };
 }
 
 const protection = { mode: 'auto' as const, intervalMs: 100, backend: 'dry-run', reason: 'low risk' };
@@ -109,11 +110,13 @@ test('risk panel: backfill after subscribing, live points for its domain only, c
   assert.deepEqual(live[0], { type: 'samples', points: [{ sample: sample(NOW), risk: 0.25 }], reset: false });
 
   agent.setState('reconnecting');
+  h.setNow(NOW + 2000);
   agent.setState('connected');
   await tick();
   assert.deepEqual(h.of('link').map((m) => m.state).slice(-2), ['reconnecting', 'connected']);
   const catchUp = agent.callsOf('samples.history').at(-1) as Params<'samples.history'>;
   assert.equal(catchUp.from, NOW + 1, 'asks only for what came after the last point');
+  assert.equal(catchUp.to, NOW + 2000);
   assert.deepEqual(h.of('samples').at(-1), { type: 'samples', points: [{ sample: sample(NOW + 500), risk: 0.4 }], reset: false });
 
   h.controller.dispose();

@@ -1,10 +1,12 @@
 // Checkpoint frequency panel: the interval over time, from the audit log of
-// decisions (decisions.list) and then each decision.event; the current
+// decisions (decisions.list, in pages: a day of decisions with long reasons
+// may be more than one message may carry) and then each decision.event; the current
 // status (mode, pinned until) from the samples stream.
 
 import type { AgentApi, Disposable } from '../../core/contract';
 import type { Decision, ProtectionStatus } from '../../../../host-agent/src/protocol/api';
 import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
+import { readPaged } from './history';
 import { protectionOf, thresholdsOf } from './protection';
 
 export const FREQUENCY_BACKFILL_MS = 24 * 3_600_000;
@@ -38,7 +40,7 @@ export class FrequencyPanel extends AgentPanel {
     const since = this.catchUpSince();
     const from = mode === 'full' || since === 0 ? now - FREQUENCY_BACKFILL_MS : since;
     const [decisions, status] = await Promise.all([
-      api.call('decisions.list', { domain: this.ref.domain, from, to: now, limit: DECISIONS_LIMIT }),
+      readPaged(api, 'decisions.list', this.ref.domain, from, now, { maxRows: DECISIONS_LIMIT }),
       protectionOf(api, this.ref.domain),
     ]);
     this.send(decisions, mode === 'full');

@@ -1,16 +1,19 @@
 // Live risk panel: the domain's risk and raw metrics over time. Backfilled
-// from samples.history, then fed by samples.event; after a reconnect it asks
-// for the history since its last point, so nothing is lost (the webview
+// from samples.history (in pages: 30 minutes at fast sampling is more than
+// one message may carry), then fed by samples.event; after a reconnect it
+// asks for the history since its last point, so nothing is lost (the webview
 // drops duplicates by timestamp).
 
 import type { AgentApi, Disposable } from '../../core/contract';
 import type { ProtectionStatus } from '../../../../host-agent/src/protocol/api';
 import type { SamplePoint } from '../../../../webview/src/shared/messages';
 import { AgentPanel, subscribeSamples, type ControllerDeps, type LoadMode } from './base';
+import { readPaged } from './history';
 import { protectionOf, thresholdsOf } from './protection';
 
 /** How much history a freshly opened panel shows. */
 export const RISK_BACKFILL_MS = 30 * 60_000;
+/** At most this many points per load (30 minutes at the fastest sampling, 100 ms, is 18 000). */
 const HISTORY_LIMIT = 20_000;
 
 export class RiskPanel extends AgentPanel {
@@ -39,7 +42,7 @@ export class RiskPanel extends AgentPanel {
     const since = this.catchUpSince();
     const from = mode === 'full' || since === 0 ? now - RISK_BACKFILL_MS : since + 1;
     const [rows, status] = await Promise.all([
-      api.call('samples.history', { domain: this.ref.domain, from, to: now, limit: HISTORY_LIMIT }),
+      readPaged(api, 'samples.history', this.ref.domain, from, now, { maxRows: HISTORY_LIMIT }),
       protectionOf(api, this.ref.domain),
     ]);
     this.send(rows, mode === 'full');
