@@ -10,21 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config';
 import { acquirePidFile, Daemon, type ProtectionContext } from '../../src/daemon';
-import type { DomainEvent, RawDomainStats, StatsSource } from '../../src/libvirt/types';
+import type { DomainEvent, RawDomainStats } from '../../src/libvirt/types';
 import { memoryLogger } from '../../src/log';
 import type { RiskPredictor } from '../../src/predictor/types';
 import type { AgentStatus, Decision, NotificationName, ProtectionStatus, Risk, Sample } from '../../src/protocol/api';
 import { connectAgent } from '../../src/rpc/client';
 import type { ProtectionService } from '../../src/rpc/services';
 import { waitFor } from '../../../test/fixtures/wait';
+import { ScriptedSourceBase } from '../helpers/scripted-source';
 
 /** Scripted libvirt stand-in: domains with growing counters; can fail and emit events. */
-class ScriptedSource implements StatsSource {
+class ScriptedSource extends ScriptedSourceBase {
   fail: string | null = null;
   domains = ['vm1', 'vm2'];
-  closed = false;
   private n = 0;
-  private listeners: Array<(ev: DomainEvent) => void> = [];
   async collect(): Promise<RawDomainStats[]> {
     if (this.fail) throw new Error(this.fail);
     const n = ++this.n;
@@ -35,15 +34,6 @@ class ScriptedSource implements StatsSource {
       balloon: { currentKiB: 1000, availableKiB: 1000, usableKiB: 500, unusedKiB: null, rssKiB: null },
       net: { rxBytes: n * 1000, txBytes: 0 }, block: null,
     }));
-  }
-  onEvent(l: (ev: DomainEvent) => void): void {
-    this.listeners.push(l);
-  }
-  emit(ev: DomainEvent): void {
-    for (const l of this.listeners) l(ev);
-  }
-  async close(): Promise<void> {
-    this.closed = true;
   }
 }
 

@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DomainRates } from '../../src/sampler/domain-rates';
 import { Sampler } from '../../src/sampler/sampler';
-import type { DomainEvent, RawDomainStats, StatsSource } from '../../src/libvirt/types';
+import type { RawDomainStats } from '../../src/libvirt/types';
 import { memoryLogger } from '../../src/log';
 import { sleep, waitFor } from '../../../test/fixtures/wait';
+import { ScriptedSourceBase } from '../helpers/scripted-source';
 
 
 function raw(name: string, at: number, over: Partial<RawDomainStats> = {}): RawDomainStats {
@@ -22,13 +23,13 @@ function raw(name: string, at: number, over: Partial<RawDomainStats> = {}): RawD
 }
 
 /** Scripted source: each collect() runs the next step (or the last one forever). */
-class ScriptedSource implements StatsSource {
+class ScriptedSource extends ScriptedSourceBase {
   calls = 0;
   concurrent = 0;
   maxConcurrent = 0;
-  closed = false;
-  private listeners: Array<(ev: DomainEvent) => void> = [];
-  constructor(private readonly step: (n: number) => Promise<RawDomainStats[]>) {}
+  constructor(private readonly step: (n: number) => Promise<RawDomainStats[]>) {
+    super();
+  }
   async collect(): Promise<RawDomainStats[]> {
     const n = this.calls++;
     this.concurrent++;
@@ -38,15 +39,6 @@ class ScriptedSource implements StatsSource {
     } finally {
       this.concurrent--;
     }
-  }
-  onEvent(l: (ev: DomainEvent) => void): void {
-    this.listeners.push(l);
-  }
-  emit(ev: DomainEvent): void {
-    for (const l of this.listeners) l(ev);
-  }
-  async close(): Promise<void> {
-    this.closed = true;
   }
 }
 
