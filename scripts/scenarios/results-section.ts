@@ -5,12 +5,15 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kindOf } from '../../host-agent/src/evaluation/crossval';
 import { evaluateAt, type MetricOptions, type ScoredTrace } from '../../host-agent/src/evaluation/metrics';
 import { duration, num, pct } from '../../host-agent/src/evaluation/report';
 import type { DetectorReport } from '../../host-agent/src/evaluation/run';
 import { svgDocument, type PanelOptions, type Series } from '../../host-agent/src/evaluation/svg';
 import type { Trace } from '../../host-agent/src/evaluation/types';
 import { SCENARIOS } from './catalog';
+
+export { kindOf };
 
 export interface SectionOptions {
   traces: readonly Trace[];
@@ -21,10 +24,6 @@ export interface SectionOptions {
   table: (header: string[], rows: string[][]) => string;
 }
 
-/** The fault kind of a trace: its meta scenario, else its window label, else "other". */
-export function kindOf(t: Trace): string {
-  return t.meta?.scenario ?? t.windows[0]?.label ?? 'other';
-}
 
 /** Kinds in catalog order, then any others alphabetically. */
 export function kindsIn(traces: readonly Trace[]): string[] {

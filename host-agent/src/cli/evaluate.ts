@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_REFRACTORY_MS, parseThresholds, type MetricOptions } from '../evaluation/metrics';
 import { readNabCorpus, REWARD_LOW_FN, REWARD_LOW_FP, STANDARD_PROFILE, type CostMatrix } from '../evaluation/nab';
-import { detectorText, reportJson } from '../evaluation/report';
-import { detectorFactories, evaluateNab, evaluateTraces, type DetectorFactory, type DetectorReport } from '../evaluation/run';
+import { crossValidationJson, crossValidationText, detectorText, reportJson } from '../evaluation/report';
+import { crossValidatedDetectors, detectorFactories, evaluateNab, evaluateTraces, type DetectorFactory, type DetectorReport } from '../evaluation/run';
+import { crossValidate, PROTOCOLS, type CrossValidationOptions, type CrossValidationReport, type CrossValidatedDetector, type Protocol } from '../evaluation/crossval';
 import { readTraceDir } from '../evaluation/traces';
 import { EXIT, parseCommandLine, parseDuration, UsageError } from './common';
 
@@ -22,10 +23,17 @@ per alarm threshold (definitions: docs/evaluation.md).
   --nab DIR             a NAB data directory (timestamp,value CSVs + windows.json);
                         also computes the NAB standard-profile score
   --windows FILE        the windows file (default: DIR/windows.json)
-  --detectors LIST      comma-separated, of hmm, threshold, threshold-binary, ewma
+  --protocol P          with --traces: the held-out protocol, loo (leave one
+                        trace out) or kind (leave one fault kind out), or both
+                        (loo,kind): no detector sees the labels of a trace it
+                        scores, thresholds are chosen on the other traces
+                        (docs/evaluation.md, "Held-out protocol")
+  --detectors LIST      comma-separated, of hmm, threshold, threshold-binary, ewma,
+                        and with --protocol hmm-select (the HMM variants, chosen
+                        per fold on the training folds)
                         (default: hmm,threshold,ewma; hmm is skipped with a
                         warning when the default is used and no HMM is available)
-  --thresholds SPEC     from:to:step or a list (default 0.1:0.9:0.1)
+  --thresholds SPEC     from:to:step or a list (default 0.1:0.9:0.1; 0:1:0.01 with --protocol)
   --refractory DUR      alarms closer than this are one alarm (default 1h)
   --warning DUR         minimal warning time before a failure (default 0s)
   --train-fraction F    training part of traces that do not set one (default 0.15)
@@ -51,13 +59,17 @@ export async function run(argv: string[]): Promise<number> {
     profile: { type: 'string' },
     'nab-out': { type: 'string' },
     json: { type: 'string' },
+    protocol: { type: 'string' },
   });
   if ((values.traces === undefined) === (values.nab === undefined)) throw new UsageError('give exactly one of --traces DIR and --nab DIR');
   if (values['nab-out'] !== undefined && values.nab === undefined) throw new UsageError('--nab-out needs --nab');
+  if (values.protocol !== undefined && values.traces === undefined) throw new UsageError('--protocol needs --traces (NAB keeps its own protocol: fit on the probationary period)');
+  const protocols = values.protocol === undefined ? [] : values.protocol.split(',').map((p) => p.trim());
+  for (const p of protocols) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`--protocol: expected ${PROTOCOLS.join(', ')} or a comma-separated list of them, got "${values.protocol}"`);
 
   let thresholds: number[];
   try {
-    thresholds = parseThresholds(values.thresholds ?? '0.1:0.9:0.1');
+    thresholds = parseThresholds(values.thresholds ?? (protocols.length ? '0:1:0.01' : '0.1:0.9:0.1'));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -74,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
   const defaulted = values.detectors === undefined;
   const names = (values.detectors ?? 'hmm,threshold,ewma').split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--detectors: empty list');
+  if (protocols.length) return runProtocols(protocols as Protocol[], names, defaulted, values.traces as string, values.windows, trainFraction, { ...metricOpts, thresholds }, values.json);
   const factories = new Map<string, DetectorFactory>();
   for (const n of names) {
     try {
@@ -115,6 +128,35 @@ export async function run(argv: string[]): Promise<number> {
     };
     writeFileSync(values.json, JSON.stringify(doc, null, 2) + '\n');
     out(`wrote ${values.json}`);
+  }
+  return EXIT.ok;
+}
+
+/** The held-out protocol(s) over a trace directory (crossval.ts). */
+async function runProtocols(protocols: Protocol[], names: string[], defaulted: boolean, dir: string, windows: string | undefined, trainFraction: number, o: Omit<CrossValidationOptions, 'protocol'>, json: string | undefined): Promise<number> {
+  const detectors = new Map<string, CrossValidatedDetector[]>();
+  for (const n of names) {
+    try {
+      for (const [k, c] of await crossValidatedDetectors([n])) detectors.set(k, c);
+    } catch (e) {
+      if (defaulted && n === 'hmm') err(`hefery-agent evaluate: skipping hmm: ${(e as Error).message}`);
+      else if ((e as Error).message.startsWith('unknown detector')) throw new UsageError(`--detectors: ${(e as Error).message}`);
+      else throw e;
+    }
+  }
+  const traces = readTraceDir(dir, windows, trainFraction);
+  const reports: CrossValidationReport[] = [];
+  for (const protocol of protocols) {
+    for (const [name, candidates] of detectors) {
+      const r = crossValidate(candidates, traces, { ...o, protocol, name });
+      reports.push(r);
+      out(crossValidationText(r));
+      out('');
+    }
+  }
+  if (json !== undefined) {
+    writeFileSync(json, JSON.stringify({ source: { traces: dir }, thresholds: o.thresholds, refractoryMs: o.refractoryMs, minWarningMs: o.minWarningMs, protocols, detectors: reports.map(crossValidationJson) }, null, 2) + '\n');
+    out(`wrote ${json}`);
   }
   return EXIT.ok;
 }

@@ -5,13 +5,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { FaultWindow, Trace } from '../evaluation/types';
+import type { Trace } from '../evaluation/types';
 import { parseCsvTrace, parseTraceWindows, readJsonlTraceFile } from '../evaluation/traces';
-import { rowToSample } from '../evaluation/hmmDetector';
+import { rowToSample, windowIncidents } from '../evaluation/hmmDetector';
 import { formatNabTimestamp } from '../evaluation/nab';
 import type { HmmModel } from '../hmm/model';
 import { defaultMaxGap } from '../hmm/sequences';
-import { trainModel, type KnownIncident } from '../hmm/train';
+import { trainModel } from '../hmm/train';
 import { HmmPredictor, PREDICTOR_DEFAULTS } from '../predictor/hmmPredictor';
 import { readModelFile } from '../predictor/modelFiles';
 import { Controller, DEFAULT_POLICY, parsePolicyConfig, type Intent } from '../policy';
@@ -51,19 +51,6 @@ function readTrace(path: string, windowsPath: string | undefined): Trace {
     return parseCsvTrace(readFileSync(path, 'utf8'), name, windows);
   }
   throw new Error(`${path}: expected a .jsonl, .jsonl.gz or .csv trace`);
-}
-
-/** Fault windows as training incidents: [start, failure) abnormal, [failure, end] failed (no failure: all abnormal). */
-export function windowIncidents(windows: readonly FaultWindow[]): KnownIncident[] {
-  const out: KnownIncident[] = [];
-  for (const w of windows) {
-    if (w.failure === undefined) out.push({ from: w.start, to: w.end, health: 'abnormal' });
-    else {
-      if (w.failure > w.start) out.push({ from: w.start, to: w.failure - 1, health: 'abnormal' });
-      out.push({ from: w.failure, to: w.end, health: 'failed' });
-    }
-  }
-  return out;
 }
 
 const fmtTime = (ts: number) => formatNabTimestamp(ts);

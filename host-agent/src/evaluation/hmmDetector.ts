@@ -12,11 +12,14 @@
 // filter) over every row: the same code path as the daemon's.
 
 import type { Sample } from '../protocol/api';
+import type { HmmModel } from '../hmm/model';
 import type { RiskPredictor } from '../predictor/types';
-import { trainModel, type TrainOptions } from '../hmm/train';
+import { trainModel, type KnownIncident, type TrainingSeries, type TrainOptions } from '../hmm/train';
 import { HmmPredictor, type PredictorOptions } from '../predictor/hmmPredictor';
+import type { CrossValidatedDetector } from './crossval';
 import { clamp01, type Detector, type Row } from './detector';
 import type { DetectorFactory } from './run';
+import type { FaultWindow } from './types';
 
 export interface HmmBackend {
   /** Trains on the training samples (in time order); returns a maker of fresh, untrained-state predictors. */
@@ -47,6 +50,34 @@ export function rowToSample(row: Row, domain = 'trace'): Sample {
   };
 }
 
+/**
+ * Fault windows as the incidents the agent would have stored:
+ * [start, failure) abnormal, [failure, end] failed (no failure: all abnormal).
+ */
+export function windowIncidents(windows: readonly FaultWindow[]): KnownIncident[] {
+  const out: KnownIncident[] = [];
+  for (const w of windows) {
+    if (w.failure === undefined) out.push({ from: w.start, to: w.end, health: 'abnormal' });
+    else {
+      if (w.failure > w.start) out.push({ from: w.start, to: w.failure - 1, health: 'abnormal' });
+      out.push({ from: w.failure, to: w.end, health: 'failed' });
+    }
+  }
+  return out;
+}
+
+/** Scores rows with a fresh predictor: risk.next, the previous score held where it gives none. */
+function scoreWith(p: RiskPredictor, rows: readonly Row[], unknown: { rows: number }, pick: 'next' | 'horizon' = 'next'): number[] {
+  let prev = 0;
+  unknown.rows = 0;
+  return rows.map((r) => {
+    const risk = p.observe(rowToSample(r));
+    if (risk === null) unknown.rows++;
+    else prev = clamp01(pick === 'horizon' ? (risk.horizon ?? risk.next) : risk.next);
+    return prev;
+  });
+}
+
 export class HmmDetector implements Detector {
   readonly name: string;
   private make: (() => RiskPredictor) | null = null;
@@ -63,15 +94,10 @@ export class HmmDetector implements Detector {
 
   score(rows: readonly Row[]): number[] {
     if (!this.make) throw new Error('hmm detector: score() before fit()');
-    const p = this.make();
-    let prev = 0;
-    this.unknownRows = 0;
-    return rows.map((r) => {
-      const risk = p.observe(rowToSample(r));
-      if (risk === null) this.unknownRows++;
-      else prev = clamp01(risk.next);
-      return prev;
-    });
+    const unknown = { rows: 0 };
+    const scores = scoreWith(this.make(), rows, unknown);
+    this.unknownRows = unknown.rows;
+    return scores;
   }
 }
 
@@ -88,4 +114,57 @@ export function agentHmmBackend(train: TrainOptions = {}, predict: PredictorOpti
 export async function hmmDetectorFactory(train: TrainOptions = {}, predict: PredictorOptions = {}): Promise<DetectorFactory> {
   const backend = agentHmmBackend(train, predict);
   return () => new HmmDetector(backend);
+}
+
+/** Which risk the detector scores with: the next step's (the policy's input) or the k-step horizon's. */
+export type HmmScore = 'next' | 'horizon';
+
+/** Trained fold models shared by the variants of one evaluation (same training options and fold: one training). */
+export type FoldModelCache = Map<string, HmmModel>;
+
+/**
+ * The HMM under the held-out protocol (crossval.ts), trained as the agent
+ * trains: the fold's labelled traces with their fault windows as incidents
+ * (one series each), plus the scored traces' unlabelled training parts
+ * (series without incidents), pooled into one model; scored by the live
+ * predictor.
+ */
+export function crossValidatedHmm(o: { train?: TrainOptions; predict?: PredictorOptions; score?: HmmScore; name?: string; cache?: FoldModelCache } = {}): CrossValidatedDetector {
+  const train = o.train ?? {};
+  const pick = o.score ?? 'next';
+  return {
+    name: o.name ?? 'hmm',
+    train(fold) {
+      const key = JSON.stringify([train, fold.labelled.map((t) => t.name), fold.unlabelled.map((r) => [r.length, r[0]?.ts ?? 0])]);
+      let model = o.cache?.get(key);
+      if (!model) {
+        const series: TrainingSeries[] = [
+          ...fold.labelled.map((t) => ({ domain: 'trace', samples: t.rows.map((r) => rowToSample(r)), incidents: windowIncidents(t.windows) })),
+          ...fold.unlabelled.filter((rows) => rows.length > 0).map((rows) => ({ domain: 'trace', samples: rows.map((r) => rowToSample(r)) })),
+        ];
+        model = trainModel(series, train).model;
+        o.cache?.set(key, model);
+      }
+      const m = model;
+      return { score: (rows) => scoreWith(new HmmPredictor(m, o.predict), rows, { rows: 0 }, pick) };
+    },
+  };
+}
+
+/**
+ * The HMM variants the held-out protocol chooses among on its training folds
+ * (crossval.ts, several candidates): where the discretization thresholds are
+ * learnt (all samples, or the healthy ones only), and which risk is scored
+ * (next step, or the k-step horizon). The first is the agent's default
+ * configuration, named "hmm".
+ */
+export function hmmCandidates(base: { train?: TrainOptions; predict?: PredictorOptions } = {}, cache: FoldModelCache = new Map()): CrossValidatedDetector[] {
+  const out: CrossValidatedDetector[] = [];
+  for (const thresholdsFrom of ['all', 'healthy'] as const) {
+    for (const score of ['next', 'horizon'] as const) {
+      const name = ['hmm', thresholdsFrom === 'all' ? '' : 'healthy-thresholds', score === 'next' ? '' : 'horizon'].filter(Boolean).join('/');
+      out.push(crossValidatedHmm({ train: { ...base.train, thresholdsFrom }, predict: base.predict, score, name, cache }));
+    }
+  }
+  return out;
 }

@@ -188,10 +188,20 @@ export function countTrace(st: ScoredTrace, threshold: number, opts?: MetricOpti
 
 /** Metrics pooled over traces (sums of counts, lead times pooled) at one threshold. */
 export function evaluateAt(traces: readonly ScoredTrace[], threshold: number, opts?: MetricOptions): ThresholdMetrics {
+  return evaluateEach(traces.map((st) => ({ st, threshold })), opts, threshold);
+}
+
+/**
+ * Metrics pooled over traces, each counted at its own threshold (the
+ * cross-validation protocol chooses one per fold). `label` is what the
+ * result reports as its threshold (NaN when the thresholds differ).
+ */
+export function evaluateEach(items: readonly { st: ScoredTrace; threshold: number }[], opts?: MetricOptions, label?: number): ThresholdMetrics {
+  const threshold = label ?? (items.every((x) => x.threshold === items[0]?.threshold) && items.length > 0 ? items[0].threshold : NaN);
   let tp = 0, fp = 0, fn = 0, late = 0, alarms = 0, negS = 0, negAbove = 0, negH = 0;
   const leadTimesMs: number[] = [];
-  for (const st of traces) {
-    const c = countTrace(st, threshold, opts);
+  for (const { st, threshold: theta } of items) {
+    const c = countTrace(st, theta, opts);
     tp += c.tp;
     fp += c.fp;
     fn += c.fn;

@@ -3,6 +3,7 @@
 // Shared by `hefery-agent evaluate` and scripts/results.ts.
 
 import { EwmaDetector, ThresholdDetector } from './baselines';
+import { perTraceDetector, type CrossValidatedDetector } from './crossval';
 import type { Detector } from './detector';
 import { bestByF1, prCurve, sweep, type MetricOptions, type PrCurve, type ScoredTrace, type ThresholdMetrics } from './metrics';
 import { nabFileScores, nabTrace, scoreCorpus, STANDARD_PROFILE, writeNabResults, type CostMatrix, type NabCorpusFile, type NabResult } from './nab';
@@ -26,6 +27,26 @@ export async function detectorFactories(names: readonly string[]): Promise<Map<s
       out.set(n, await hmmDetectorFactory());
     } else if (Object.prototype.hasOwnProperty.call(BASELINES, n)) out.set(n, BASELINES[n]);
     else throw new Error(`unknown detector "${n}" (known: hmm, ${Object.keys(BASELINES).join(', ')})`);
+  }
+  return out;
+}
+
+/**
+ * Detector names -> candidates for the held-out protocol (crossval.ts):
+ * "hmm" (the agent's configuration), "hmm-select" (the HMM variants, chosen
+ * per fold on the training folds), and the baselines (fitted on each trace's
+ * own training part; only their threshold is learnt from the other traces).
+ */
+export async function crossValidatedDetectors(names: readonly string[]): Promise<Map<string, CrossValidatedDetector[]>> {
+  const out = new Map<string, CrossValidatedDetector[]>();
+  const { hmmCandidates } = await import('./hmmDetector');
+  // One cache of fold models for both: "hmm" is hmm-select's first candidate, trained once.
+  const hmm = hmmCandidates();
+  for (const n of names) {
+    if (n === 'hmm' || n === 'hmm-select') {
+      out.set(n, n === 'hmm' ? hmm.slice(0, 1) : hmm);
+    } else if (Object.prototype.hasOwnProperty.call(BASELINES, n)) out.set(n, [perTraceDetector(n, BASELINES[n])]);
+    else throw new Error(`unknown detector "${n}" (known: hmm, hmm-select, ${Object.keys(BASELINES).join(', ')})`);
   }
   return out;
 }

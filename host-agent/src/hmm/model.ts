@@ -53,6 +53,8 @@ const ModelSchema = obj({
     /** The training options in effect (informational). */
     options: opt(record(union<string | number>([num(), str({ max: 200 })], 'number or string'), { maxKeys: 50 })),
   }),
+  /** Platt scaling of the risk (hmm/calibration.ts), fitted on the training incidents; absent: the raw posterior. */
+  calibration: opt(obj({ method: oneOf(['platt'] as const), a: num({ min: 0 }), b: num(), samples: count(), positives: count() })),
 });
 
 export type HmmModel = Infer<typeof ModelSchema> & { format: typeof MODEL_FORMAT; formatVersion: typeof MODEL_FORMAT_VERSION };

@@ -23,6 +23,9 @@ import type { Alphabet } from './discretize';
 
 export const HEALTHS: readonly HealthLabel[] = ['normal', 'abnormal', 'failed'];
 
+/** Prior probability of leaving the failed block in one step (see structuredModel). */
+export const FAILED_ESCAPE = 1e-4;
+
 export const LOAD_NAMES: Record<number, readonly string[]> = { 1: ['any'], 2: ['low', 'high'], 3: ['low', 'medium', 'high'] };
 
 export interface StateInfo {
@@ -135,13 +138,18 @@ export function structuredModel(l: Layout, al: Alphabet, symbolCounts: Float64Ar
     b.set(normalize(fail.map((p) => 0.5 * p + 0.5 * uniform)), (2 * loads + k) * m);
   }
   // Start: mostly normal. Transitions: sticky; into abnormal rarely, into failed more rarely.
+  // Health moves left to right: normal -> abnormal -> failed, and abnormal may recover to normal;
+  // a failed VM does not heal by itself (a restart starts a new sequence), so leaving the failed
+  // block only gets FAILED_ESCAPE, enough for the live filter to follow a VM that comes back
+  // without a restart after a few clearly normal samples, too little for training to use the
+  // failed states as a stop-over of normal behaviour.
   const pi = new Float64Array(n);
   const a = new Float64Array(n * n);
   for (let s = 0; s < n; s++) pi[s] = s < loads ? 0.9 / loads : s < 2 * loads ? 0.08 / loads : 0.02 / loads;
   const into: Record<HealthLabel, Record<HealthLabel, number>> = {
     normal: { normal: 0.989, abnormal: 0.01, failed: 0.001 },
     abnormal: { normal: 0.15, abnormal: 0.8, failed: 0.05 },
-    failed: { normal: 0.1, abnormal: 0.05, failed: 0.85 },
+    failed: { normal: FAILED_ESCAPE / 2, abnormal: FAILED_ESCAPE / 2, failed: 1 - FAILED_ESCAPE },
   };
   for (let i = 0; i < n; i++) {
     const hi = healthOf(l, i);

@@ -8,6 +8,8 @@
 //   --> labelStates (structure.ts) --> HmmModel
 
 import type { HealthLabel, Sample } from '../protocol/api';
+import { fitPlatt, type PlattCalibration } from './calibration';
+import { ForwardFilter, riskAhead, type Hmm } from './core';
 import { fitCoded, type CodedSequence, type FitResult } from './em';
 import { Alphabet, learnDiscretization, type DiscretizationOptions } from './discretize';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, newModelVersion, rows, validateModel, type HmmModel } from './model';
@@ -53,8 +55,16 @@ export interface TrainOptions {
   seed?: number;
   /** Sequence boundary at longer time steps (default: sequences.ts's defaultMaxGap per series). */
   maxGapMs?: number;
-  /** Before an incident, this long is left unconstrained: the precursor the model should learn (default 10 min). */
+  /**
+   * Before an incident, this long is left to normal or abnormal states: the precursor the model
+   * should learn (default 10 min). An incident with a duration (a marked window, whose start
+   * says when trouble began) gets at most its own duration.
+   */
   leadMs?: number;
+  /** Fit the risk's Platt calibration on the training incidents (calibration.ts; default true; needs incidents). */
+  calibrate?: boolean;
+  /** Discretization thresholds from all samples ('all', default) or from those outside abnormal/failed incidents ('healthy'). */
+  thresholdsFrom?: 'healthy' | 'all';
   /** After an incident, this long is left unconstrained: the recovery (default 5 min). */
   recoveryMs?: number;
   /** Samples away from every incident, when there are incidents: 'normal' states only (default) or 'free'. */
@@ -113,14 +123,71 @@ interface Prepared {
   supervised: Set<HealthLabel>;
 }
 
+/**
+ * The semi-supervision: which states the chain may be in at a time, given a
+ * series' incidents (sorted by start). docs/hmm.md lists the rules:
+ * - inside an incident: its health's block only (failed beats abnormal beats normal);
+ * - before an incident, for leadMs (an incident with a duration: at most that
+ *   duration): normal or abnormal, the precursor; the VM has not failed yet;
+ * - after an incident, for recoveryMs: any state;
+ * - elsewhere, when the training data has incidents: the normal block
+ *   (outsideIncidents 'normal', which supervises the normal block too), else any;
+ * - without any failure incident in the data the failed block is never allowed.
+ */
+export function incidentMasks(l: Layout, series: readonly TrainingSeries[], o: Pick<TrainOptions, 'leadMs' | 'recoveryMs' | 'outsideIncidents'> = {}): {
+  normalOutside: boolean;
+  at(ts: number, sorted: readonly KnownIncident[], inside?: (inc: KnownIncident) => void): number;
+} {
+  const anyIncident = series.some((s) => (s.incidents?.length ?? 0) > 0);
+  const hasFailed = series.some((s) => s.incidents?.some((i) => i.health === 'failed'));
+  const full = (1 << l.n) - 1;
+  const free = hasFailed ? full : full & ~blockMask(l, 'failed');
+  const normalOutside = anyIncident && (o.outsideIncidents ?? 'normal') === 'normal';
+  const outside = normalOutside ? blockMask(l, 'normal') : free;
+  const leading = free & ~blockMask(l, 'failed');
+  const lead = o.leadMs ?? DEFAULTS.leadMs;
+  const leadOf = (inc: KnownIncident) => (inc.to > inc.from ? Math.min(lead, inc.to - inc.from) : lead);
+  const recovery = o.recoveryMs ?? DEFAULTS.recoveryMs;
+  return {
+    normalOutside,
+    at(ts, sorted, inside) {
+      let mask = outside;
+      let rank = 0; // inside (3..5) > lead/recovery (1) > outside (0)
+      for (const inc of sorted) {
+        if (inc.from - lead > ts) break;
+        if (ts < inc.from - leadOf(inc)) continue;
+        if (ts >= inc.from && ts <= inc.to) {
+          const r = 3 + (inc.health === 'failed' ? 2 : inc.health === 'abnormal' ? 1 : 0);
+          if (r > rank) {
+            rank = r;
+            mask = blockMask(l, inc.health);
+          }
+          inside?.(inc);
+        } else if (rank < 1 && ts <= inc.to + recovery) {
+          rank = 1;
+          mask = ts < inc.from ? leading : free;
+        }
+      }
+      return mask;
+    },
+  };
+}
+
 /** What the restarts share: discretized, coded, constrained sequences. */
 function prepare(series: readonly TrainingSeries[], l: Layout, o: TrainOptions): Prepared {
   const split = series.map((s) => ({ s, seqs: splitSequences(s.samples, o.maxGapMs) }));
   const all = split.flatMap((x) => x.seqs.flat());
   if (all.length === 0) throw new TrainingDataError(`no usable samples for ${series.map((s) => s.domain).join(', ') || 'training'} (none running with any metric)`);
+  // Levels are relative to the domain's own history, all of it by default (incidents included:
+  // the held-out evaluation's training folds chose that over the healthy samples only, see
+  // docs/hmm.md); 'healthy' learns them outside the abnormal and failed incidents.
+  const healthy = (o.thresholdsFrom ?? 'all') === 'all' ? [] : split.flatMap(({ s, seqs }) => {
+    const bad = (s.incidents ?? []).filter((i) => i.health !== 'normal');
+    return seqs.flat().filter((x) => !bad.some((i) => x.ts >= i.from && x.ts <= i.to));
+  });
   let alphabet: Alphabet;
   try {
-    alphabet = new Alphabet(learnDiscretization(all, o.discretization));
+    alphabet = new Alphabet(learnDiscretization(healthy.length > 0 ? healthy : all, o.discretization));
   } catch (e) {
     throw new TrainingDataError((e as Error).message);
   }
@@ -128,15 +195,8 @@ function prepare(series: readonly TrainingSeries[], l: Layout, o: TrainOptions):
   const sequences: CodedSequence[] = [];
   const supervised = new Set<HealthLabel>();
   let incidentsUsed = 0;
-  const anyIncident = series.some((s) => (s.incidents?.length ?? 0) > 0);
-  const hasFailed = series.some((s) => s.incidents?.some((i) => i.health === 'failed'));
-  const full = (1 << l.n) - 1;
-  // Without any failure incident, nothing in the data says what failure looks like: the failed
-  // states are kept out of the fit (held at their structured prior, entered with ~1/T probability).
-  const free = hasFailed ? full : full & ~blockMask(l, 'failed');
-  const outside = anyIncident && (o.outsideIncidents ?? 'normal') === 'normal' ? blockMask(l, 'normal') : free;
-  const lead = o.leadMs ?? DEFAULTS.leadMs;
-  const recovery = o.recoveryMs ?? DEFAULTS.recoveryMs;
+  const masks = incidentMasks(l, series, o);
+  if (masks.normalOutside) supervised.add('normal');
   for (const { s, seqs } of split) {
     const incidents = [...(s.incidents ?? [])].sort((x, y) => x.from - y.from);
     const used = new Set<KnownIncident>();
@@ -147,24 +207,10 @@ function prepare(series: readonly TrainingSeries[], l: Layout, o: TrainOptions):
         const c = alphabet.encode(sample);
         codes[t] = c;
         if (alphabet.isComplete(c)) symbolCounts[alphabet.symbolOf(c)]++;
-        let mask = outside;
-        let rank = 0; // inside (3) > lead/recovery (1) > outside (0); failed beats abnormal beats normal inside
-        for (const inc of incidents) {
-          if (inc.from - lead > sample.ts) break;
-          if (sample.ts >= inc.from && sample.ts <= inc.to) {
-            const r = 3 + (inc.health === 'failed' ? 2 : inc.health === 'abnormal' ? 1 : 0);
-            if (r > rank) {
-              rank = r;
-              mask = blockMask(l, inc.health);
-            }
-            used.add(inc);
-            supervised.add(inc.health);
-          } else if (rank < 1 && sample.ts <= inc.to + recovery) {
-            rank = 1;
-            mask = free;
-          }
-        }
-        allowed[t] = mask;
+        allowed[t] = masks.at(sample.ts, incidents, (inc) => {
+          used.add(inc);
+          supervised.add(inc.health);
+        });
       });
       sequences.push({ codes, allowed });
     }
@@ -182,6 +228,66 @@ function prepare(series: readonly TrainingSeries[], l: Layout, o: TrainOptions):
   };
 }
 
+/**
+ * Makes the states of `mask` unreachable from the others (start and entry
+ * probability 0, rows renormalised). Without any failure incident nothing
+ * says what failure looks like: the failed block's structured prior is a
+ * guess, and a guess the filter could enter on any unfamiliar pattern and,
+ * failed being near-absorbing, hardly leave would hold the risk up for
+ * nothing. EM keeps zeros at zero and the prior adds no pseudocounts there,
+ * so they stay unreachable; the first failure incident brings them in.
+ */
+function unreachable(h: Hmm, mask: number): void {
+  const { n, pi, a } = h;
+  const inside = (i: number) => (mask & (1 << i)) !== 0;
+  const renormalise = (x: Float64Array) => {
+    let s = 0;
+    for (const v of x) s += v;
+    for (let k = 0; k < x.length; k++) x[k] /= s;
+  };
+  for (let j = 0; j < n; j++) if (inside(j)) pi[j] = 0;
+  renormalise(pi);
+  for (let i = 0; i < n; i++) {
+    if (inside(i)) continue;
+    const row = a.subarray(i * n, (i + 1) * n);
+    for (let j = 0; j < n; j++) if (inside(j)) row[j] = 0;
+    renormalise(row);
+  }
+}
+
+/**
+ * Platt calibration of the next-step risk on the training sequences
+ * (calibration.ts): the live filter's risk at t against whether step t + 1
+ * is known to be in trouble (its mask allows only abnormal/failed states) or
+ * known to be fine (normal states only); unconstrained steps (lead and
+ * recovery periods) are left out. Null without both kinds of steps.
+ */
+function calibrationOn(h: Hmm, p: Prepared, l: Layout, risky: boolean[]): PlattCalibration | null {
+  const normal = blockMask(l, 'normal');
+  let trouble = 0;
+  risky.forEach((r, i) => {
+    if (r) trouble |= 1 << i;
+  });
+  const coded: Hmm = { n: h.n, m: p.alphabet.codes, pi: h.pi, a: h.a, b: p.alphabet.emissionByCode(h.n, h.b) };
+  const w1 = riskAhead(h, risky, 1);
+  const filter = new ForwardFilter(coded, risky);
+  const risks: number[] = [];
+  const labels: number[] = [];
+  for (const { codes, allowed } of p.sequences) {
+    if (!allowed) continue;
+    filter.reset();
+    for (let t = 0; t + 1 < codes.length; t++) {
+      filter.step(codes[t]);
+      const next = allowed[t + 1];
+      const label = next === normal ? 0 : (next & ~trouble) === 0 ? 1 : -1;
+      if (label < 0 || codes[t] === p.alphabet.allMissing) continue;
+      risks.push(filter.expectation(w1));
+      labels.push(label);
+    }
+  }
+  return fitPlatt(risks, labels);
+}
+
 /** Trains a model on the series (pooled). Throws TrainingDataError for unusable data, TrainingCancelled when stopped. */
 export function trainModel(series: readonly TrainingSeries[], o: TrainOptions = {}): TrainResult {
   const l = layout(o.loads ?? DEFAULTS.loads);
@@ -190,6 +296,7 @@ export function trainModel(series: readonly TrainingSeries[], o: TrainOptions = 
   const maxIterations = o.maxIterations ?? DEFAULTS.maxIterations;
   const p = prepare(series, l, o);
   const prior = structuredModel(l, p.alphabet, p.symbolCounts);
+  if (!p.supervised.has('failed')) unreachable(prior, blockMask(l, 'failed'));
   const random = seededRandom(o.seed ?? DEFAULTS.seed);
   const pseudocount = o.pseudocount ?? DEFAULTS.pseudocount;
   let best: FitResult | null = null;
@@ -215,6 +322,8 @@ export function trainModel(series: readonly TrainingSeries[], o: TrainOptions = 
   }
   const fit = best as FitResult;
   const h = fit.hmm;
+  const states = labelStates(l, h, p.alphabet, { supervised: p.supervised });
+  const calibration = (o.calibrate ?? true) ? calibrationOn(h, p, l, states.map((x) => x.health !== 'normal')) : null;
   const model = validateModel({
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -222,7 +331,7 @@ export function trainModel(series: readonly TrainingSeries[], o: TrainOptions = 
     createdAt: Math.round(o.now ?? Date.now()),
     domains: [...new Set(series.map((s) => s.domain))],
     discretization: p.alphabet.disc,
-    states: labelStates(l, h, p.alphabet, { supervised: p.supervised }),
+    states,
     pi: Array.from(h.pi),
     transition: rows(h.a, h.n, h.n),
     emission: rows(h.b, h.n, h.m),
@@ -249,8 +358,10 @@ export function trainModel(series: readonly TrainingSeries[], o: TrainOptions = 
         leadMs: o.leadMs ?? DEFAULTS.leadMs,
         recoveryMs: o.recoveryMs ?? DEFAULTS.recoveryMs,
         outsideIncidents: o.outsideIncidents ?? 'normal',
+        thresholdsFrom: o.thresholdsFrom ?? 'all',
       },
     },
+    ...(calibration ? { calibration } : {}),
   }, 'being trained');
   return { model, restartLogLikelihoods: lls };
 }

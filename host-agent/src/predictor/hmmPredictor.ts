@@ -11,6 +11,7 @@
 // The filter step is O(N^2) and allocation-free apart from the returned Risk.
 
 import type { Risk, Sample } from '../protocol/api';
+import { calibrate } from '../hmm/calibration';
 import { ForwardFilter, riskAhead, type Hmm } from '../hmm/core';
 import { Alphabet } from '../hmm/discretize';
 import { riskyStates, toHmm, type HmmModel } from '../hmm/model';
@@ -93,6 +94,10 @@ export class HmmPredictor implements RiskPredictor {
   }
 
   private risk(ts: number, next: number, ahead: number, state: number): Risk {
-    return { ts, next: clamp01(next), horizon: clamp01(ahead), horizonSteps: this.horizonSteps, state: this.labels[state], modelVersion: this.model.version };
+    // Calibrated models: the same monotone map for both (it is fitted on the next step; see hmm/calibration.ts).
+    const c = this.model.calibration;
+    const n = c ? calibrate(c, clamp01(next)) : clamp01(next);
+    const k = c ? calibrate(c, clamp01(ahead)) : clamp01(ahead);
+    return { ts, next: n, horizon: k, horizonSteps: this.horizonSteps, state: this.labels[state], modelVersion: this.model.version };
   }
 }

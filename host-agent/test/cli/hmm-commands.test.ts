@@ -75,7 +75,7 @@ test('train --db reads a domain from the store with its incidents', async () => 
   assert.match(r.stdout, /^vm7: 1100 samples, 1 incidents$/m);
   const m = parseModel(readFileSync(out, 'utf8'), out);
   assert.deepEqual(m.domains, ['vm7']);
-  assert.deepEqual(m.training.supervised, ['failed']);
+  assert.deepEqual(m.training.supervised, ['normal', 'failed'], 'the incident supervises failed; everything else held to normal supervises normal');
   assert.equal(m.training.from, h.samples[100].ts);
 });
 

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { trainModel, TrainingCancelled, TrainingDataError, type TrainProgressInfo } from '../../src/hmm/train';
+import { calibrate } from '../../src/hmm/calibration';
+import { Alphabet, learnDiscretization } from '../../src/hmm/discretize';
+import { blockMask, FAILED_ESCAPE, layout, structuredModel } from '../../src/hmm/structure';
+import { incidentMasks, trainModel, TrainingCancelled, TrainingDataError, type TrainProgressInfo } from '../../src/hmm/train';
 import { splitSequences } from '../../src/hmm/sequences';
 import { HmmPredictor } from '../../src/predictor/hmmPredictor';
 import type { Sample } from '../../src/protocol/api';
@@ -68,7 +71,8 @@ test('semi-supervised: incident windows pin the abnormal block down even when th
   const d = subtle(8000, 5);
   const incidents = d.windows.map((w) => ({ ...w, health: 'abnormal' as const }));
   const { model } = trainModel([{ domain: 'vm1', samples: d.samples, incidents }], { restarts: 1, maxIterations: 40, leadMs: 0, recoveryMs: 0 });
-  assert.deepEqual(model.training.supervised, ['abnormal']);
+  // the incidents supervise the abnormal block; holding everything else to normal supervises the normal block
+  assert.deepEqual(model.training.supervised, ['normal', 'abnormal']);
   assert.equal(model.training.incidents, incidents.length);
   assert.deepEqual(model.states.slice(3, 6).map((s) => s.health), ['abnormal', 'abnormal', 'abnormal']);
   const fresh = subtle(4000, 6);
@@ -134,4 +138,85 @@ test('property: every trained model is stochastic and valid, whatever the data (
     assertStochastic(model.transition.flat(), n, n, 'A');
     assertStochastic(model.emission.flat(), n, model.emission[0].length, 'B');
   }), { numRuns: 40 });
+});
+
+test('the semi-supervision masks: inside, lead (never failed; a window at most its own length), recovery, outside', () => {
+  const l = layout(3);
+  const [normal, abnormal, failed] = (['normal', 'abnormal', 'failed'] as const).map((h) => blockMask(l, h));
+  const all = normal | abnormal | failed;
+  const incidents = [
+    { from: 100_000, to: 160_000, health: 'abnormal' as const }, // a marked window of 60 s
+    { from: 1_000_000, to: 1_000_000, health: 'failed' as const }, // a crash event
+  ];
+  const m = incidentMasks(l, [{ domain: 'vm', samples: [], incidents }], { leadMs: 600_000, recoveryMs: 300_000 });
+  assert.equal(m.normalOutside, true);
+  const at = (ts: number) => m.at(ts, incidents);
+  assert.equal(at(130_000), abnormal, 'inside the window');
+  assert.equal(at(50_000), normal | abnormal, 'lead of the window: its own 60 s, normal or abnormal');
+  assert.equal(at(30_000), normal, 'before that lead: normal');
+  assert.equal(at(300_000), all, 'recovery after the window');
+  assert.equal(at(500_000), normal | abnormal, '10 min before the crash event: its precursor, not failed yet');
+  assert.equal(at(1_000_000), failed);
+  const seen: unknown[] = [];
+  m.at(1_000_000, incidents, (inc) => seen.push(inc));
+  assert.deepEqual(seen, [incidents[1]]);
+  // no failure incident anywhere: the failed block is never allowed; no incident at all: everything else free
+  const onlyAbnormal = incidentMasks(l, [{ domain: 'vm', samples: [], incidents: [incidents[0]] }]);
+  assert.equal(onlyAbnormal.at(300_000, [incidents[0]]), normal | abnormal);
+  const none = incidentMasks(l, [{ domain: 'vm', samples: [] }]);
+  assert.equal(none.normalOutside, false);
+  assert.equal(none.at(5, []), normal | abnormal);
+});
+
+test('the failed block: near-absorbing in the structure, unreachable until a failure incident is seen', () => {
+  const al = new Alphabet(learnDiscretization(syntheticHistory(200, 3).samples));
+  const l = layout(3);
+  const h = structuredModel(l, al, new Float64Array(al.symbols).fill(1));
+  for (let i = 6; i < 9; i++) {
+    let out = 0;
+    for (let j = 0; j < 6; j++) out += h.a[i * 9 + j];
+    assert.ok(Math.abs(out - FAILED_ESCAPE) < 1e-12, `failed state ${i} leaves with ${out}`);
+  }
+  // unsupervised (and with abnormal incidents only): never entered, so never part of the risk
+  const d = syntheticHistory(3000, 4);
+  const { model } = trainModel([{ domain: 'vm1', samples: d.samples }], { restarts: 1, maxIterations: 20 });
+  for (let i = 0; i < 6; i++) for (let j = 6; j < 9; j++) assert.equal(model.transition[i][j], 0, `${i}->${j}`);
+  assert.deepEqual(model.pi.slice(6), [0, 0, 0]);
+  // a failure incident makes them part of the model
+  const samples = d.samples.map((s, t) => (t >= 1500 && t < 1550 ? { ...s, cpuPct: 0, netRxBps: 0, diskWrBps: 0 } : s));
+  const { model: seen } = trainModel([{ domain: 'vm1', samples, incidents: [{ from: samples[1500].ts, to: samples[1549].ts, health: 'failed' }] }], { restarts: 1, maxIterations: 20 });
+  assert.ok(seen.transition.slice(0, 6).some((row) => row.slice(6).some((p) => p > 0)));
+});
+
+test('with incidents the normal block stays normal (it was supervised), and the risk is calibrated on them', () => {
+  const d = syntheticHistory(6000, 9);
+  // the first half of the episodes are known incidents; the model must learn them as abnormal
+  const known = d.episodes.slice(0, Math.ceil(d.episodes.length / 2)).map(([from, to]) => ({ from, to, health: 'abnormal' as const }));
+  const { model } = trainModel([{ domain: 'vm1', samples: d.samples, incidents: known }], { restarts: 1, maxIterations: 30 });
+  assert.deepEqual(model.states.slice(0, 3).map((s) => s.health), ['normal', 'normal', 'normal']);
+  const c = model.calibration;
+  assert.ok(c && c.method === 'platt' && c.a > 0 && c.positives > 0 && c.samples > c.positives, JSON.stringify(c));
+  // the predictor reports the calibrated risk: the same model without calibration gives the raw one
+  const raw = new HmmPredictor({ ...model, calibration: undefined });
+  const cal = new HmmPredictor(model);
+  for (const s of d.samples.slice(0, 400)) {
+    const r = raw.observe(s);
+    const k = cal.observe(s);
+    assert.ok(r && k);
+    assert.ok(Math.abs(k.next - calibrate(c, r.next)) < 1e-12 && Math.abs((k.horizon ?? 0) - calibrate(c, r.horizon ?? 0)) < 1e-12);
+  }
+  assert.equal(trainModel([{ domain: 'vm1', samples: d.samples, incidents: known }], { restarts: 1, maxIterations: 30, calibrate: false }).model.calibration, undefined);
+  assert.equal(trainModel([{ domain: 'vm1', samples: d.samples }], { restarts: 1, maxIterations: 5 }).model.calibration, undefined, 'no incidents: nothing to calibrate against');
+});
+
+test('discretization thresholds from all samples (default) or from the healthy ones only', () => {
+  const d = syntheticHistory(4000, 10);
+  const incidents = d.episodes.map(([from, to]) => ({ from, to, health: 'abnormal' as const }));
+  const cpuTop = (m: ReturnType<typeof trainModel>['model']) => m.discretization.metrics.find((x) => x.metric === 'cpu')?.thresholds[1] ?? NaN;
+  const all = trainModel([{ domain: 'vm1', samples: d.samples, incidents }], { restarts: 1, maxIterations: 2 }).model;
+  const healthy = trainModel([{ domain: 'vm1', samples: d.samples, incidents }], { restarts: 1, maxIterations: 2, thresholdsFrom: 'healthy' }).model;
+  // normal cpu is 20-30 %, episodes 90-95 %: the healthy 95th percentile stays within the normal range
+  assert.ok(cpuTop(healthy) < 30 && cpuTop(all) > 30, `${cpuTop(healthy)} vs ${cpuTop(all)}`);
+  assert.equal(all.training.options?.thresholdsFrom, 'all');
+  assert.equal(healthy.training.options?.thresholdsFrom, 'healthy');
 });

@@ -72,7 +72,7 @@ test('model.train on a worker thread: progress, the model written and recorded, 
     const file = readNewestModel(f.ctx.modelDir, 'vm1');
     assert.equal(file?.model.version, model.version);
     assert.equal(file?.model.training.incidents, 1);
-    assert.deepEqual(file?.model.training.supervised, ['abnormal']);
+    assert.deepEqual(file?.model.training.supervised, ['normal', 'abnormal']);
     assert.equal(f.store.latestModel('vm1')?.version, model.version);
     assert.deepEqual(f.changed, ['vm1']);
     assert.deepEqual(await svc.getModel('vm1'), model);
