@@ -79,7 +79,7 @@ XEN_VERSION=$(awk '/^Package: xen-utils-4.17$/{p=1} p&&/^Version:/{print $2; exi
 if [ ! -s "$OUT/xen" ] || [ "$(cat "$OUT/xen.version" 2>/dev/null)" != "$XEN_VERSION" ]; then
   log "fetching xen-hypervisor-4.17-amd64 $XEN_VERSION"
   deb=$(download "xen-hypervisor-4.17-amd64=$XEN_VERSION")
-  tmp=$(mktemp -d); dpkg-deb -x "$deb" "$tmp"
+  tmp=$(mktemp -d); dpkg-deb -x "$deb" "$tmp"; rm -f "$deb"
   zcat "$tmp/boot/xen-4.17-amd64.gz" > "$OUT/xen.tmp"; rm -rf "$tmp"
   mv "$OUT/xen.tmp" "$OUT/xen"
   echo "$XEN_VERSION" > "$OUT/xen.version"
@@ -90,7 +90,7 @@ MODS="$OUT/modules"
 if [ ! -f "$MODS/.kernel" ] || [ "$(cat "$MODS/.kernel")" != "$KPKG $DOM0_MODULES $GUEST_MODULES" ]; then
   log "extracting modules from $KPKG"
   deb=$(download "$KPKG")
-  tmp=$(mktemp -d); dpkg-deb -x "$deb" "$tmp"
+  tmp=$(mktemp -d); dpkg-deb -x "$deb" "$tmp"; rm -f "$deb"
   src="$tmp/lib/modules/$KVER"
   rm -rf "$MODS"; mkdir -p "$MODS/dom0/usr/lib/modules/$KVER" "$MODS/guest"
   # Copies module $1 and, first, what its depends= names (a module's .modinfo section).
