@@ -10,7 +10,7 @@ import {
   ErrorCodes, MAX_MESSAGE_BYTES, Methods, MethodName, Notifications, NotificationName,
   NotificationParams, Params, Result, isMethodName, isNotificationName,
 } from './api';
-import { SchemaError } from './schema';
+import { parseTolerant, SchemaError } from './schema';
 
 export class RpcFailure extends Error {
   constructor(readonly code: number, message: string, readonly data?: Record<string, unknown>) {
@@ -264,7 +264,7 @@ export class RpcPeer {
       return;
     }
     try {
-      const params = Notifications[name].parse(env.params ?? {}, name);
+      const params = parseTolerant<unknown>(Notifications[name], env.params ?? {}, name);
       this.opts.onNotification?.(name, params as never);
     } catch (e) {
       this.opts.onProtocolError?.(e as Error);
@@ -285,7 +285,7 @@ export class RpcPeer {
       return;
     }
     try {
-      p.resolve(Methods[p.method].result.parse(env.result, `${p.method} result`));
+      p.resolve(parseTolerant<unknown>(Methods[p.method].result, env.result, `${p.method} result`));
     } catch (e) {
       p.reject(e as Error);
     }

@@ -97,7 +97,29 @@ export const opt = <T>(s: Schema<T>): OptionalSchema<T> => ({
   parse: (v, p = '') => (v === undefined ? undefined : s.parse(v, p)),
 });
 
-/** An object with exactly these keys; unknown keys are rejected so typos surface. */
+// Set only while parseTolerant() runs (parsing is synchronous, so this cannot
+// leak into another parse).
+let tolerateExtraFields = false;
+
+/**
+ * Parses what an agent SENDS (results, notifications): fields this build does
+ * not know are dropped instead of refused, so an agent that gained an
+ * optional field (an additive change within one protocol version) does not
+ * lock out extensions built before it. Everything this build knows is still
+ * checked. Requests the agent receives stay strict: a field it does not know
+ * may be one a caller relies on.
+ */
+export function parseTolerant<T>(schema: Schema<T>, value: unknown, path = ''): T {
+  const before = tolerateExtraFields;
+  tolerateExtraFields = true;
+  try {
+    return schema.parse(value, path);
+  } finally {
+    tolerateExtraFields = before;
+  }
+}
+
+/** An object with exactly these keys; unknown keys are rejected so typos surface (dropped under parseTolerant). */
 export const obj = <S extends Shape>(shape: S, opts: { allowExtra?: boolean } = {}): Schema<ObjOf<S>> =>
   make('object', (v, p) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchemaError(p, 'object', v);
@@ -107,7 +129,7 @@ export const obj = <S extends Shape>(shape: S, opts: { allowExtra?: boolean } = 
       const val = s.parse(rec[k], p ? `${p}.${k}` : k);
       if (val !== undefined) out[k] = val;
     }
-    if (!opts.allowExtra) {
+    if (!opts.allowExtra && !tolerateExtraFields) {
       for (const k of Object.keys(rec)) {
         if (!(k in shape)) throw new SchemaError(p ? `${p}.${k}` : k, 'no such field', rec[k]);
       }

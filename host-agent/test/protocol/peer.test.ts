@@ -101,3 +101,34 @@ test('notifications are validated before delivery', async () => {
   assert.equal(got.length, 1);
   assert.equal(errors.length, 1);
 });
+
+test('a newer agent\'s extra fields in results and notifications are dropped, known fields still checked; requests stay strict', async () => {
+  const [a, b] = pair();
+  const server = new RpcPeer(b, {
+    onRequest: async (method) => {
+      if (method === 'agent.hello') return { protocolVersion: 1, agentVersion: '9.9.9', hostname: 'h', backend: 'dry-run', futureField: { x: 1 } };
+      return [];
+    },
+  });
+  const notes: unknown[] = [];
+  const client = new RpcPeer(a, { onNotification: (_n, p) => void notes.push(p) });
+  const r = await client.call('agent.hello', { protocolVersion: 1, client: 't' });
+  assert.deepEqual(r, { protocolVersion: 1, agentVersion: '9.9.9', hostname: 'h', backend: 'dry-run' }, 'the unknown field is dropped, not passed on');
+
+  server.notify('train.progress', { jobId: 'j', restart: 0, restarts: 1, iteration: 2, logLikelihood: -3, extra: true } as never);
+  await waitFor('the notification', () => notes.length === 1, 5_000);
+  assert.deepEqual(notes[0], { jobId: 'j', restart: 0, restarts: 1, iteration: 2, logLikelihood: -3 });
+
+  // Tolerance is not leniency: a known field of the wrong type is still refused.
+  const [c, d] = pair();
+  new RpcPeer(d, { onRequest: async () => ({ protocolVersion: 1, agentVersion: 1, hostname: 'h', backend: 'x', extra: 1 }) });
+  await assert.rejects(new RpcPeer(c).call('agent.hello', { protocolVersion: 1, client: 't' }), /agentVersion: expected string/);
+
+  // And a request with a field the agent does not know is refused (the caller may rely on it).
+  const [e, f] = pair();
+  new RpcPeer(f, { onRequest: async () => ({ protocolVersion: 1, agentVersion: '1', hostname: 'h', backend: 'x' }) });
+  const raw = rawClient(e);
+  raw.send(JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'agent.hello', params: { protocolVersion: 1, client: 't', newOption: 1 } }) + '\n');
+  const reply = await raw.next();
+  assert.equal((reply.error as { code: number }).code, ErrorCodes.InvalidParams);
+});
