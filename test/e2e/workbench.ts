@@ -153,7 +153,15 @@ export class Workbench {
     await item.waitFor({ timeout: 30_000 });
     const pane = this.page.locator('.part.sidebar');
     const title = pane.locator('.composite.title', { hasText: label.toUpperCase() });
-    if (!(await title.isVisible().catch(() => false))) await item.click();
+    // The activity bar icon toggles: right after a reload the workbench may
+    // still be restoring the side bar, and a click that lands just after it
+    // opened closes it again. So: click, check, and click again if closed.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await title.isVisible().catch(() => false)) return;
+      await item.click();
+      if (await title.waitFor({ timeout: 5_000 }).then(() => true, () => false)) return;
+    }
+    throw new Error(`the ${label} view container did not open after 5 clicks on its activity bar icon`);
   }
 
   /** A row of a tree view whose label or description matches. */
