@@ -42,9 +42,9 @@ import { PointSeries } from '../../webview/src/lib/points';
 import { DecisionLog } from '../../webview/src/lib/steps';
 import { ToWebview } from '../../webview/src/shared/messages';
 import { generateUserKey, startSshd, type Sshd, type UserKey } from '../fixtures/sshd';
+import { sleep, waitFor as poll, type NotYet } from '../fixtures/wait';
 import { createLinkedNamespace, type LinkedNamespace } from './linked-netns';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOST = 'hv-faults';
 const DOMAIN = syntheticDomainName(0);
 const PASSPHRASE = 'correct horse battery staple';
@@ -55,15 +55,9 @@ const JITTER = 0.2;
 
 const log = memoryLog();
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\nextension log (last lines):\n${log.lines.slice(-25).join('\n')}`);
-    await sleep(50);
-  }
-}
+/** Waits for the probe's answer; a timeout shows the last lines of the extension's log. */
+const waitFor = <T>(what: string, probe: () => T | NotYet | Promise<T | NotYet>, ms = 30_000) =>
+  poll(what, probe, ms, () => `extension log (last lines):\n${log.lines.slice(-25).join('\n')}`);
 
 // ---- what the user would see ----------------------------------------------------------
 
@@ -488,7 +482,7 @@ test('a live sample or decision arriving while the reconnect completes does not 
     await server.listen();
     await waitFor('connected', () => model.host(HOST)?.state === 'connected', 5000);
     await waitFor('the live sample and decision', () => chart.timestamps.includes(base + 8000) && frequency.decisions.all.some((d) => d.ts === base + 8000), 5000);
-    await sleep(300); // the catch-up
+    await waitFor('the catch-up of the outage', () => chart.series.size >= 9 && frequency.decisions.size >= 9, 10_000);
     assert.deepEqual(chart.timestamps.map((t) => (t - base) / 1000), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'the samples of the outage (5, 6, 7) are backfilled');
     assert.deepEqual(frequency.decisions.all.map((d) => (d.ts - base) / 1000), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'the decisions of the outage (5, 6, 7) are backfilled');
   } finally {

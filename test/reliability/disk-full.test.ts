@@ -19,7 +19,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ErrorCodes, type Sample } from '../../host-agent/src/protocol/api';
+import { ErrorCodes, type AgentStatus, type Sample } from '../../host-agent/src/protocol/api';
 import { RpcFailure } from '../../host-agent/src/protocol/peer';
 import type { AgentConnection } from '../../host-agent/src/rpc/client';
 import { runAgentCli } from '../fixtures/agent';
@@ -98,6 +98,10 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   assert.equal((await client.peer.call('interval.pin', { domain, intervalMs: PINNED, who: 'reliability' })).applied, true);
   assert.equal(await lv.checkpointDelay(domain), PINNED);
   assert.deepEqual((await client.peer.call('agent.status', {})).store, { writable: true, failedWrites: 0 });
+  // A client watching the agent's health (as the extension does) is told of each change.
+  const health: AgentStatus[] = [];
+  const watcher = await agent.connect({ onNotification: (name, params) => name === 'status.event' && health.push((params as { status: AgentStatus }).status) });
+  assert.equal((await watcher.peer.call('status.subscribe', {})).store.writable, true);
   await sleep(1000);
 
   const filler = join(storeDir, 'filler');
@@ -109,6 +113,7 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   }, 30_000, ctx);
   const noticedMs = Date.now() - fillAt;
   assert.match(st.error ?? '', /full/i);
+  await waitUntil('status.event: store not writable', () => health.some((h) => !h.store.writable), 10_000, ctx);
   assert.ok(st.since !== undefined && st.since >= fillAt);
   await waitUntil('x-checkpoint-delay at the safe value', async () => (await lv.checkpointDelay(domain)) === SAFE, 30_000, ctx);
   const safeMs = Date.now() - fillAt;
@@ -129,6 +134,12 @@ test('disk full under the store: the agent keeps running at the safe interval, s
   unlinkSync(filler);
   await waitUntil('agent.status: store writable again', async () => (await client.peer.call('agent.status', {})).store.writable, 30_000, ctx);
   const recoveredMs = Date.now() - freeAt;
+  await waitUntil('status.event: store writable again', () => health.at(-1)?.store.writable === true, 10_000, ctx);
+  // One event per change (of the store, or of the stats should libvirt hiccup meanwhile), not one per failed write.
+  const changed = (f: (h: AgentStatus) => boolean) => health.filter((h, i) => f(h) !== (i === 0 ? true : f(health[i - 1])));
+  assert.deepEqual(changed((h) => h.store.writable).map((h) => h.store.writable), [false, true]);
+  assert.equal(health.length, 2 + changed((h) => h.stats.available).length, JSON.stringify(health));
+  watcher.close();
   await waitUntil('the pin applies again', async () => (await lv.checkpointDelay(domain)) === PINNED, 30_000, ctx);
   const afterFree = await waitFor('samples stored after the recovery', async () => {
     const h = await client.peer.call('samples.history', { domain, from: freeAt, to: Date.now() });

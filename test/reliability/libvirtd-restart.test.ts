@@ -105,7 +105,12 @@ test('libvirtd stopped and started under the agent: fail-safe at once, backoff, 
   assert.ok(delays.every((d, i) => i === 0 || d >= delays[i - 1]) && delays.at(-1)! > delays[0], `retry delays grow: ${delays.join(', ')}`);
 
   // The backend reaches QEMU again through the new libvirtd.
-  await waitUntil('the stats cause cleared', async () => (await status())?.mode !== 'failsafe', 30_000, ctx);
+  // (Listed again and out of fail-safe: right after the restart the domain may not be listed yet, and
+  // then it has no status at all, which is not "cleared".)
+  await waitUntil('the stats cause cleared', async () => {
+    const s = await status();
+    return s !== null && s.mode !== 'failsafe';
+  }, 30_000, ctx);
   const again = await client.peer.call('interval.pin', { domain, intervalMs: 500, who: 'reliability' });
   assert.equal(again.applied, true, JSON.stringify(again));
   assert.equal(await lv.checkpointDelay(domain), 500);
