@@ -27,8 +27,19 @@ export async function vscePackage(dir: string, outFile: string): Promise<void> {
   });
 }
 
-/** Writes `outFile` from the current dist/ (bundle first: node esbuild.mjs). */
+let bundled: Promise<unknown> | null = null;
+
+/** Bundles dist/ from the working tree once per test process, so a test never packages a stale bundle. */
+function bundleOnce(): Promise<unknown> {
+  bundled ??= execFileP(process.execPath, [join(REPO, 'esbuild.mjs')], { cwd: REPO }).catch((e: Error & { stderr?: string }) => {
+    throw new Error(`node esbuild.mjs failed: ${e.message}\n${e.stderr ?? ''}`);
+  });
+  return bundled;
+}
+
+/** Writes `outFile` from a fresh bundle of the working tree. */
 export async function packageExtension(outFile: string): Promise<void> {
+  await bundleOnce();
   const stage = mkdtempSync(join(tmpdir(), 'hefery-vsix-'));
   try {
     cpSync(join(REPO, 'package.json'), join(stage, 'package.json'));
