@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainXml, ensureGuestImage, GUEST_DIR } from '../../fixtures/guest';
 import { REPO_ROOT, run } from '../../fixtures/libvirt';
-import { sleep, waitUntil } from '../../fixtures/wait';
+import { waitUntil } from '../../fixtures/wait';
+import { processAlive } from '../../../host-agent/src/processes';
 
 const PRIVATE_DIRS = ['/run/libvirt', '/var/lib/libvirt', '/var/log/libvirt', '/var/cache/libvirt', '/etc/libvirt'];
 const QEMU_CONF = [
@@ -95,14 +96,6 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
     const n = out ? Number(out.stdout.trim()) : NaN;
     return Number.isInteger(n) && n > 0 ? n : null;
   };
-  const alive = (p: number) => {
-    try {
-      process.kill(p, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   const lv: PrivateLibvirt = {
     uri: URI,
@@ -139,16 +132,15 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
       const p = await libvirtdPid();
       if (p === null) throw new Error('the private libvirtd has no pid file');
       process.kill(p, 'SIGTERM');
-      await waitUntil(`libvirtd ${p} to exit`, () => !alive(p), 20_000);
+      await waitUntil(`libvirtd ${p} to exit`, () => !processAlive(p), 20_000);
     },
     async startLibvirtd() {
       // Only where the private /run/libvirt is mounted: never next to the machine's own libvirtd.
       await inNs('sh', ['-c', `test -f ${marker} && LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" exec libvirtd -d -p ${PID_FILE}`]);
-      const deadline = Date.now() + 30_000;
-      while (!(await answers())) {
-        if (Date.now() > deadline) throw new Error(`the private libvirtd does not answer:\n${(await inNs('tail', ['-20', '/var/log/libvirt/libvirtd.log']).catch(() => ({ stdout: '' }))).stdout}`);
-        await sleep(100);
-      }
+      await waitUntil('the private libvirtd to answer', answers, 30_000).catch(async (e: Error) => {
+        const log = await inNs('tail', ['-20', '/var/log/libvirt/libvirtd.log']).catch(() => ({ stdout: '' }));
+        throw new Error(`${e.message}\n${log.stdout}`);
+      });
     },
     async stop() {
       if (holder.exitCode === null && holder.signalCode === null) {
@@ -157,9 +149,9 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
           await virsh('undefine', d).catch(() => undefined);
         }
         const p = await libvirtdPid();
-        if (p !== null && alive(p)) {
+        if (p !== null && processAlive(p)) {
           process.kill(p, 'SIGTERM');
-          await waitUntil('libvirtd to exit', () => !alive(p), 20_000).catch(() => process.kill(p, 'SIGKILL'));
+          await waitUntil('libvirtd to exit', () => !processAlive(p), 20_000).catch(() => process.kill(p, 'SIGKILL'));
         }
         holder.kill('SIGKILL');
         await holderGone;
