@@ -15,9 +15,28 @@ import { SCENARIOS } from './catalog';
 
 export { kindOf };
 
+/** One detector's scores to plot, with the alarm threshold it used on each trace. */
+export interface PlotSeries {
+  detector: string;
+  scored: readonly ScoredTrace[];
+  threshold(t: Trace): number;
+  /** Label of the threshold line, e.g. "held-out threshold". */
+  thresholdLabel: string;
+}
+
+/** An in-sample report as a plot: its best-F1 threshold on every trace. */
+export function asPlot(r: DetectorReport | PlotSeries): PlotSeries {
+  if ('threshold' in r && typeof r.threshold === 'function') return r;
+  const d = r as DetectorReport;
+  return { detector: d.detector, scored: d.scored, threshold: () => d.best?.threshold ?? 0.5, thresholdLabel: 'best-F1 threshold' };
+}
+
 export interface SectionOptions {
   traces: readonly Trace[];
   reports: readonly DetectorReport[];
+  /** What the per-kind figures show (default: the reports at their in-sample best thresholds). */
+  plots?: readonly PlotSeries[];
+  plotCaption?: string;
   opts: MetricOptions;
   outDir: string;
   colors: Record<string, string>;
@@ -65,7 +84,8 @@ export function perKindRows(scored: readonly ScoredTrace[], theta: number, opts:
 const PER_KIND_HEADER = ['fault', 'traces', 'precision', 'recall', 'F1', 'TP/FP/FN', 'FPR (samples)', 'false alarms / h', 'lead mean', 'lead median'];
 
 /** The plot of one trace: metrics and scores against seconds from the fault's start. */
-export function tracePanels(t: Trace, reports: readonly DetectorReport[], colors: Record<string, string>): PanelOptions[] {
+export function tracePanels(t: Trace, input: readonly (DetectorReport | PlotSeries)[], colors: Record<string, string>): PanelOptions[] {
+  const reports = input.map(asPlot);
   const w = t.windows[0];
   const t0 = w?.start ?? t.rows[0].ts;
   const x = (ts: number) => (ts - t0) / 1000;
@@ -88,11 +108,11 @@ export function tracePanels(t: Trace, reports: readonly DetectorReport[], colors
   reports.forEach((r, i) => {
     const st = r.scored.find((s) => s.trace === t);
     if (!st) return;
-    const best = r.best?.threshold ?? 0.5;
+    const best = r.threshold(t);
     panels.push({
       width: 900, height: 110, yLabel: r.detector, xLabel: i === reports.length - 1 ? 'seconds from the fault\'s start' : undefined, xDomain, yDomain: [0, 1], bands,
       series: [{ name: r.detector, color: colors[r.detector] ?? '#555', points: st.scores.map((s, k) => [x(t.rows[k].ts), s] as const) }, ...marker(0, 1)],
-      hLines: [{ y: best, label: `best-F1 threshold ${best.toFixed(2)}` }], legend: false, yTick: (y) => y.toFixed(1),
+      hLines: [{ y: best, label: `${r.thresholdLabel} ${best.toFixed(2)}` }], legend: false, yTick: (y) => y.toFixed(1),
     });
   });
   return panels;
@@ -122,8 +142,8 @@ export function scenarioSection(o: SectionOptions): string[] {
     const t = o.traces.find((x) => kindOf(x) === k);
     if (!t) continue;
     const file = `scenario-${k.replace(/[^A-Za-z0-9_-]/g, '_')}.svg`;
-    writeFileSync(join(o.outDir, file), svgDocument(tracePanels(t, o.reports, o.colors)));
-    md.push(`#### ${k}`, '', `${t.name}: the agent's metrics and each detector's score against seconds from the fault's start; shaded: the prediction period (fault start to failure), dashed: the failure.`, '', `![${t.name}: metrics and detector scores around the fault](${file})`, '');
+    writeFileSync(join(o.outDir, file), svgDocument(tracePanels(t, o.plots ?? o.reports, o.colors)));
+    md.push(`#### ${k}`, '', `${t.name}: the agent's metrics and ${o.plotCaption ?? "each detector's score"} against seconds from the fault's start; shaded: the prediction period (fault start to failure), dashed: the failure.`, '', `![${t.name}: metrics and detector scores around the fault](${file})`, '');
   }
   return md;
 }

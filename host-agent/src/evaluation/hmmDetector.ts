@@ -129,7 +129,7 @@ export type FoldModelCache = Map<string, HmmModel>;
  * (series without incidents), pooled into one model; scored by the live
  * predictor.
  */
-export function crossValidatedHmm(o: { train?: TrainOptions; predict?: PredictorOptions; score?: HmmScore; name?: string; cache?: FoldModelCache } = {}): CrossValidatedDetector {
+export function crossValidatedHmm(o: { train?: TrainOptions; predict?: PredictorOptions; score?: HmmScore; name?: string; cache?: FoldModelCache; uncalibrated?: boolean } = {}): CrossValidatedDetector {
   const train = o.train ?? {};
   const pick = o.score ?? 'next';
   return {
@@ -145,7 +145,8 @@ export function crossValidatedHmm(o: { train?: TrainOptions; predict?: Predictor
         model = trainModel(series, train).model;
         o.cache?.set(key, model);
       }
-      const m = model;
+      // uncalibrated: the same trained model, its risk read before the Platt map (for comparison)
+      const m: HmmModel = o.uncalibrated ? { ...model, calibration: undefined } : model;
       return { score: (rows) => scoreWith(new HmmPredictor(m, o.predict), rows, { rows: 0 }, pick) };
     },
   };

@@ -294,3 +294,25 @@ export function parseThresholds(text: string): number[] {
   for (const x of out) if (x < 0 || x > 1) throw new Error(`thresholds: ${x} is outside [0, 1]`);
   return out;
 }
+
+/**
+ * Brier score of scores read as probabilities: the mean over scored rows t
+ * (from trainUntil, with a row after it) of (s_t - y_{t+1})^2, y = 1 when row
+ * t + 1 lies in a fault window [start, end]: how well "risk of trouble at the
+ * next sample" matches what happened (0 perfect; always saying the base rate
+ * p scores p (1 - p)). Null without any such row.
+ */
+export function brierScore(traces: readonly ScoredTrace[]): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const { trace, scores } of traces) {
+    const rows = trace.rows;
+    for (let t = trace.trainUntil ?? 0; t + 1 < rows.length; t++) {
+      const ts = rows[t + 1].ts;
+      const y = trace.windows.some((w) => ts >= w.start && ts <= w.end) ? 1 : 0;
+      sum += (scores[t] - y) ** 2;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : null;
+}

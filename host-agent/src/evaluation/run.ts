@@ -34,19 +34,22 @@ export async function detectorFactories(names: readonly string[]): Promise<Map<s
 /**
  * Detector names -> candidates for the held-out protocol (crossval.ts):
  * "hmm" (the agent's configuration), "hmm-select" (the HMM variants, chosen
- * per fold on the training folds), and the baselines (fitted on each trace's
+ * per fold on the training folds), "hmm-uncalibrated" (the agent's models
+ * read without their calibration), and the baselines (fitted on each trace's
  * own training part; only their threshold is learnt from the other traces).
  */
 export async function crossValidatedDetectors(names: readonly string[]): Promise<Map<string, CrossValidatedDetector[]>> {
   const out = new Map<string, CrossValidatedDetector[]>();
-  const { hmmCandidates } = await import('./hmmDetector');
-  // One cache of fold models for both: "hmm" is hmm-select's first candidate, trained once.
-  const hmm = hmmCandidates();
+  const { crossValidatedHmm, hmmCandidates } = await import('./hmmDetector');
+  // One cache of fold models for all three: "hmm" is hmm-select's first candidate, trained once.
+  const cache = new Map();
+  const hmm = hmmCandidates({}, cache);
   for (const n of names) {
-    if (n === 'hmm' || n === 'hmm-select') {
+    if (n === 'hmm-uncalibrated') out.set(n, [crossValidatedHmm({ name: n, cache, uncalibrated: true, train: { thresholdsFrom: 'all' } })]);
+    else if (n === 'hmm' || n === 'hmm-select') {
       out.set(n, n === 'hmm' ? hmm.slice(0, 1) : hmm);
     } else if (Object.prototype.hasOwnProperty.call(BASELINES, n)) out.set(n, [perTraceDetector(n, BASELINES[n])]);
-    else throw new Error(`unknown detector "${n}" (known: hmm, hmm-select, ${Object.keys(BASELINES).join(', ')})`);
+    else throw new Error(`unknown detector "${n}" (known: hmm, hmm-select, hmm-uncalibrated, ${Object.keys(BASELINES).join(', ')})`);
   }
   return out;
 }

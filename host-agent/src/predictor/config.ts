@@ -11,10 +11,12 @@
 //     "quantiles": [0.5, 0.95],                  cut points for "quantile"
 //     "loadLevels": 3,                           load states per health (states = 3 x this)
 //     "restarts": 3, "maxIterations": 100,       Baum-Welch
-//     "leadMs": 600000, "recoveryMs": 300000     unconstrained time around known incidents
+//     "leadMs": 600000, "recoveryMs": 300000     precursor / recovery time around known incidents
+//     "thresholdsFrom": "all" | "healthy",       samples the discretization thresholds are learnt on
+//     "calibrate": true                          Platt-calibrate the risk on the training incidents
 //   }
 
-import { arr, num, obj, oneOf, opt, type Infer } from '../protocol/schema';
+import { arr, bool, num, obj, oneOf, opt, type Infer } from '../protocol/schema';
 import type { WorkerTrainOptions } from '../training/protocol';
 import { PREDICTION_METHODS, PREDICTOR_DEFAULTS, type PredictorOptions } from './hmmPredictor';
 
@@ -30,6 +32,8 @@ export const PredictionSchema = obj({
   maxIterations: opt(num({ min: 1, max: 10_000, int: true })),
   leadMs: opt(num({ min: 0 })),
   recoveryMs: opt(num({ min: 0 })),
+  thresholdsFrom: opt(oneOf(['all', 'healthy'] as const)),
+  calibrate: opt(bool()),
 });
 
 export interface PredictionConfig {
@@ -59,6 +63,8 @@ export function resolvePrediction(p: Infer<typeof PredictionSchema> | undefined,
       maxIterations: f.maxIterations,
       leadMs: f.leadMs,
       recoveryMs: f.recoveryMs,
+      thresholdsFrom: f.thresholdsFrom,
+      calibrate: f.calibrate,
     },
   };
 }

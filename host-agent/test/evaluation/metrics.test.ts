@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { alarmIndices, countTrace, evaluateAt, parseThresholds, prCurve, sweep, type ScoredTrace, type ThresholdMetrics } from '../../src/evaluation/metrics';
+import { alarmIndices, brierScore, countTrace, evaluateAt, parseThresholds, prCurve, sweep, type ScoredTrace, type ThresholdMetrics } from '../../src/evaluation/metrics';
 import type { Row } from '../../src/evaluation/detector';
 import type { FaultWindow, Trace } from '../../src/evaluation/types';
 
@@ -158,4 +158,15 @@ test('thresholds parse from ranges and lists, and bad ones are named', () => {
 test('scores of the wrong length are refused', () => {
   const st = scored(10, [], {});
   assert.throws(() => countTrace({ trace: st.trace, scores: [0, 1] }, 0.5), /2 scores for 10 rows/);
+});
+
+test('the Brier score reads a score at t as the probability that row t + 1 is in a fault window', () => {
+  // 10 scored rows (the 10th has no successor): rows 4..6 are in the window
+  const st = scored(11, [{ start: at(4), failure: at(5), end: at(6) }], {}, 1);
+  const constant = { ...st, scores: st.scores.map(() => 0.3) };
+  // t = 1..9, y(t+1) = 1 for t + 1 in 4..6: three ones, six zeros
+  assert.ok(Math.abs((brierScore([constant]) as number) - (3 * 0.49 + 6 * 0.09) / 9) < 1e-12);
+  const perfect = { ...st, scores: st.scores.map((_, t) => (t + 1 >= 4 && t + 1 <= 6 ? 1 : 0)) };
+  assert.equal(brierScore([perfect]), 0);
+  assert.equal(brierScore([]), null);
 });

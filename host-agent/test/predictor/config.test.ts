@@ -30,4 +30,8 @@ test('the prediction section: defaults, overrides, and errors naming the field',
   assert.equal(err({ quantiles: [0.9, 0.5] }), 'prediction.quantiles: expected ascending cut points in (0, 1), got 0.9, 0.5');
   assert.equal(err({ discretization: 'mean', quantiles: [0.5] }), 'prediction.quantiles: only used with "discretization": "quantile"');
   assert.equal(err({ restart: 3 }), 'prediction.restart: expected no such field, got number 3');
+  const t = parseConfig({ prediction: { thresholdsFrom: 'healthy', calibrate: false } }, ctx).prediction.training;
+  assert.deepEqual([t.thresholdsFrom, t.calibrate], ['healthy', false]);
+  assert.deepEqual([d.training.thresholdsFrom, d.training.calibrate], [undefined, undefined], 'unset: the trainer\'s defaults (all, calibrated)');
+  assert.equal(err({ thresholdsFrom: 'some' }), 'prediction.thresholdsFrom: expected one of all, healthy, got string "some"');
 });
