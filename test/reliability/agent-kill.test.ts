@@ -155,7 +155,11 @@ test('SIGKILL while samples, decisions and a model are written: store intact, no
       const d = (await c.peer.call('domains.list', {})).find((x) => x.name === domain);
       return !!d?.protection && !/start-up/.test(d.protection.reason);
     }, 30_000, ctx);
-    await sleep(cycle === 0 ? 8000 : 1000); // history for the first training
+    // History for the first training (8 s at 100 ms, however slowly the machine samples); later cycles
+    // just let samples flow a moment before the writes.
+    if (cycle === 0) {
+      await waitUntil('80 samples for the first training', async () => (await c.peer.call('samples.history', { domain, from: 0, to: Date.now() })).length >= 80, 60_000, ctx);
+    } else await sleep(1000);
     const training = cycle < 2 ? c.peer.call('model.train', { domains: [domain], restarts: cycle === 0 ? 1 : 20, maxIterations: cycle === 0 ? 20 : 2000 }) : null;
     if (cycle === 0) {
       await training;
