@@ -91,7 +91,6 @@ test('live risk panel: 30 minutes at 100 ms (18 000 samples, several MiB) is bac
   assert.deepEqual(p.errors, []);
   const backfill = p.posted.filter((m): m is Extract<ToWebview, { type: 'samples' }> => m.type === 'samples');
   assert.equal(backfill.length, 1, 'one message with the whole backfill');
-  assert.equal(backfill[0].reset, true);
   const ts = backfill[0].points.map((x) => x.sample.ts);
   assert.equal(ts.length, all.length);
   assert.deepEqual(ts, all.map((s) => s.ts), 'every stored sample, oldest first, none twice');

@@ -91,10 +91,8 @@ class PanelChart {
       this.decisions.clear();
     } else if (m.type === 'link') this.links.push(m.state);
     else if (m.type === 'samples') {
-      if (m.reset) this.series.clear();
       this.repostedPoints += m.points.length - this.series.add(m.points);
     } else if (m.type === 'decisions') {
-      if (m.reset) this.decisions.clear();
       this.decisions.add(m.decisions);
     }
   }

@@ -17,7 +17,7 @@ test('webview -> host messages: accepted shapes, and errors that name the field'
 });
 
 test('host -> webview messages: samples, protection, decisions are checked against the agent protocol', () => {
-  const ok = { type: 'samples', points: [{ sample, risk: 0.5 }], reset: true };
+  const ok = { type: 'samples', points: [{ sample, risk: 0.5 }] };
   assert.deepEqual(ToWebview.parse(ok), ok);
   assert.throws(() => ToWebview.parse({ ...ok, points: [{ sample: { ...sample, cpuPct: 180 }, risk: 0.5 }] }), /points\[0\]\.sample\.cpuPct: expected number <= 100/);
   assert.throws(() => ToWebview.parse({ ...ok, points: [{ sample, risk: 1.5 }] }), /points\[0\]\.risk: expected number <= 1/);

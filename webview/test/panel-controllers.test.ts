@@ -10,6 +10,7 @@ import type { AgentApi, ConnectionState, Disposable } from '../../extension/src/
 import type { MethodName, NotificationName, NotificationParams, Params, Result, Sample } from '../../host-agent/src/protocol/api';
 import { createController } from '../../extension/src/panels/controllers';
 import { ToWebview } from '../src/shared/messages';
+import { PointSeries } from '../src/lib/points';
 
 type Script = { [M in MethodName]?: (p: Params<M>) => Result<M> | Promise<Result<M>> };
 
@@ -97,7 +98,6 @@ test('risk panel: backfill after subscribing, live points for its domain only, c
   assert.deepEqual(agent.calls.map((c) => c.method).slice(0, 1), ['samples.subscribe'], 'subscribed before the backfill: no gap');
   assert.deepEqual(agent.callsOf('samples.subscribe'), [{ domains: ['vm1'] }]);
   const [backfill] = h.of('samples');
-  assert.equal(backfill.reset, true);
   assert.deepEqual(backfill.points.map((p) => p.sample.ts), [NOW - 2000, NOW - 1000]);
   assert.deepEqual(h.of('protection')[0], { type: 'protection', status: protection, thresholds: [] });
 
@@ -107,7 +107,7 @@ test('risk panel: backfill after subscribing, live points for its domain only, c
   agent.emit('samples.event', { subscription: 's1', sample: sample(NOW, 'other'), risk: null, protection: null });
   const live = h.of('samples').slice(1);
   assert.equal(live.length, 1);
-  assert.deepEqual(live[0], { type: 'samples', points: [{ sample: sample(NOW), risk: 0.25 }], reset: false });
+  assert.deepEqual(live[0], { type: 'samples', points: [{ sample: sample(NOW), risk: 0.25 }] });
 
   agent.setState('reconnecting');
   h.setNow(NOW + 2000);
@@ -117,7 +117,7 @@ test('risk panel: backfill after subscribing, live points for its domain only, c
   const catchUp = agent.callsOf('samples.history').at(-1) as Params<'samples.history'>;
   assert.equal(catchUp.from, NOW + 1, 'asks only for what came after the last point');
   assert.equal(catchUp.to, NOW + 2000);
-  assert.deepEqual(h.of('samples').at(-1), { type: 'samples', points: [{ sample: sample(NOW + 500), risk: 0.4 }], reset: false });
+  assert.deepEqual(h.of('samples').at(-1), { type: 'samples', points: [{ sample: sample(NOW + 500), risk: 0.4 }] });
 
   h.controller.dispose();
   assert.deepEqual(agent.callsOf('samples.unsubscribe'), [{ subscription: 's1' }]);
@@ -136,8 +136,34 @@ test('a second ready (the webview was hidden) reloads everything without subscri
   await h.controller.handle({ type: 'ready' });
   assert.equal(agent.callsOf('samples.subscribe').length, 1);
   assert.equal(agent.callsOf('samples.history').length, 2);
-  assert.equal(h.of('samples').filter((m) => m.reset).length, 2);
+  assert.equal(h.of('init').length, 2, 'the webview is emptied before each full load');
   assert.deepEqual(h.of('protection').at(-1), { type: 'protection', status: null, thresholds: [] });
+});
+
+test('risk panel: a live point that arrives while the backfill is on its way stays in the chart', async () => {
+  // The history answer is held back until a live sample newer than the
+  // backfill's end has been relayed (the subscription comes first, so this
+  // happens whenever a sample is collected during the history call).
+  let answer!: (rows: Result<'samples.history'>) => void;
+  const agent = new ScriptedAgent({
+    'samples.subscribe': () => ({ subscription: 's1' }),
+    'domains.list': () => [summary],
+    'samples.history': () => new Promise((r) => (answer = r)),
+  });
+  const h = harness('risk', agent);
+  const loading = h.controller.handle({ type: 'ready' });
+  while (!answer) await tick();
+  agent.emit('samples.event', { subscription: 's1', sample: sample(NOW + 100), risk: { ts: NOW + 100, next: 0.3 }, protection });
+  answer([{ sample: sample(NOW - 400), risk: 0.1 }]);
+  await loading;
+  // What the webview does with the messages (webview/src/panels/risk.ts).
+  const chart = new PointSeries(30 * 60_000);
+  for (const m of h.posted) {
+    if (m.type === 'init') chart.clear();
+    else if (m.type === 'samples') chart.add(m.points);
+  }
+  assert.deepEqual(chart.all.map((p) => p.sample.ts), [NOW - 400, NOW + 100], 'the backfill and the live point, neither dropped');
+  assert.deepEqual(h.errors, []);
 });
 
 test('an unreachable host is reported in the panel; Retry asks the connection layer again', async () => {
@@ -223,10 +249,10 @@ test('frequency panel: the audit log backfilled, new decisions of its domain rel
   });
   const h = harness('frequency', agent);
   await h.controller.handle({ type: 'ready' });
-  assert.deepEqual(h.of('decisions'), [{ type: 'decisions', decisions: [d(1, NOW - 5000)], reset: true }]);
+  assert.deepEqual(h.of('decisions'), [{ type: 'decisions', decisions: [d(1, NOW - 5000)] }]);
   agent.emit('decision.event', { subscription: 's9', decision: d(2, NOW) });
   agent.emit('decision.event', { subscription: 's9', decision: d(3, NOW, 'other') });
-  assert.deepEqual(h.of('decisions').at(-1), { type: 'decisions', decisions: [d(2, NOW)], reset: false });
+  assert.deepEqual(h.of('decisions').at(-1), { type: 'decisions', decisions: [d(2, NOW)] });
   const before = h.of('protection').length;
   agent.emit('samples.event', { subscription: 's9', sample: sample(NOW), risk: null, protection });
   assert.equal(h.of('protection').length, before, 'unchanged status is not resent every second');

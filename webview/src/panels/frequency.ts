@@ -81,7 +81,6 @@ startPanel('frequency', 'Checkpoint frequency', (m) => {
     log.clear();
     render.schedule();
   } else if (m.type === 'decisions') {
-    if (m.reset) log.clear();
     log.add(m.decisions);
     render.schedule();
   } else if (m.type === 'protection') {

@@ -101,7 +101,6 @@ startPanel('risk', 'Live risk', (m) => {
     series.clear();
     redraw();
   } else if (m.type === 'samples') {
-    if (m.reset) series.clear();
     series.add(m.points);
     redraw();
   } else if (m.type === 'protection') {

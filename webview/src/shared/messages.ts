@@ -95,9 +95,8 @@ export const ToWebview = tagged('panel message', {
   trainDone: obj({ type: literal('trainDone'), done: TrainDone }),
   samples: obj({
     type: literal('samples'),
+    /** Added to what the panel has (it keeps one point per timestamp); `init` empties it. */
     points: arr(SamplePoint, { max: 100_000 }),
-    /** true: these points replace what the panel has (the first backfill). */
-    reset: bool(),
   }),
   protection: obj({
     type: literal('protection'),
@@ -105,7 +104,7 @@ export const ToWebview = tagged('panel message', {
     /** Risk levels at which the policy changes interval, when the agent tells them. */
     thresholds: arr(num({ min: 0, max: 1 }), { max: 16 }),
   }),
-  decisions: obj({ type: literal('decisions'), decisions: arr(Decision, { max: 100_000 }), reset: bool() }),
+  decisions: obj({ type: literal('decisions'), decisions: arr(Decision, { max: 100_000 }) }),
 });
 export type ToWebview = Infer<typeof ToWebview>;
 /** The message of one `type`. */

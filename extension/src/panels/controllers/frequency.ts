@@ -22,7 +22,7 @@ export class FrequencyPanel extends AgentPanel {
 
   protected async attach(api: AgentApi): Promise<Disposable[]> {
     const decisions = api.on('decision.event', (ev) => {
-      if (ev.decision.domain === this.ref.domain) this.send([ev.decision], false);
+      if (ev.decision.domain === this.ref.domain) this.send([ev.decision]);
     });
     // Status changes (a pin expiring, fail-safe) ride on the samples stream.
     const samples = api.on('samples.event', (ev) => {
@@ -43,13 +43,14 @@ export class FrequencyPanel extends AgentPanel {
       readPaged(api, 'decisions.list', this.ref.domain, from, now, { maxRows: DECISIONS_LIMIT }),
       protectionOf(api, this.ref.domain),
     ]);
-    this.send(decisions, mode === 'full');
+    this.send(decisions);
     this.sendProtection(status, true);
   }
 
-  private send(decisions: Decision[], reset: boolean): void {
+  /** Adds decisions to the log (by id; `init` emptied it), never replaces it: see RiskPanel.send. */
+  private send(decisions: Decision[]): void {
     for (const d of decisions) if (d.ts > this.lastTs) this.lastTs = d.ts;
-    if (decisions.length || reset) this.deps.post({ type: 'decisions', decisions, reset });
+    if (decisions.length) this.deps.post({ type: 'decisions', decisions });
   }
 
   /** Sent when it changed (samples arrive every second; the status rarely changes). */

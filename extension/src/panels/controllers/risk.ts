@@ -27,7 +27,7 @@ export class RiskPanel extends AgentPanel {
   protected async attach(api: AgentApi): Promise<Disposable[]> {
     const events = api.on('samples.event', (ev) => {
       if (ev.sample.domain !== this.ref.domain) return;
-      this.send([{ sample: ev.sample, risk: ev.risk ? ev.risk.next : null }], false);
+      this.send([{ sample: ev.sample, risk: ev.risk ? ev.risk.next : null }]);
       if (ev.protection) this.sendProtection(ev.protection);
     });
     return [events, await subscribeSamples(api, this.ref.domain, this.deps.log)];
@@ -45,13 +45,18 @@ export class RiskPanel extends AgentPanel {
       readPaged(api, 'samples.history', this.ref.domain, from, now, { maxRows: HISTORY_LIMIT }),
       protectionOf(api, this.ref.domain),
     ]);
-    this.send(rows, mode === 'full');
+    this.send(rows);
     this.sendProtection(status);
   }
 
-  private send(points: SamplePoint[], reset: boolean): void {
+  /**
+   * Adds points to the chart. Never a replacement: live points arrive while
+   * the backfill is on its way (the subscription comes first), and the
+   * webview was emptied by `init` before either.
+   */
+  private send(points: SamplePoint[]): void {
     for (const p of points) if (p.sample.ts > this.lastTs) this.lastTs = p.sample.ts;
-    if (points.length || reset) this.deps.post({ type: 'samples', points, reset });
+    if (points.length) this.deps.post({ type: 'samples', points });
   }
 
   private sendProtection(status: ProtectionStatus | null): void {
