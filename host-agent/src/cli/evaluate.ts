@@ -87,16 +87,7 @@ export async function run(argv: string[]): Promise<number> {
   const names = (values.detectors ?? 'hmm,threshold,ewma').split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--detectors: empty list');
   if (protocols.length) return runProtocols(protocols as Protocol[], names, defaulted, values.traces as string, values.windows, trainFraction, { ...metricOpts, thresholds }, values.json);
-  const factories = new Map<string, DetectorFactory>();
-  for (const n of names) {
-    try {
-      for (const [k, f] of await detectorFactories([n])) factories.set(k, f);
-    } catch (e) {
-      if (defaulted && n === 'hmm') err(`hefery-agent evaluate: skipping hmm: ${(e as Error).message}`);
-      else if ((e as Error).message.startsWith('unknown detector')) throw new UsageError(`--detectors: ${(e as Error).message}`);
-      else throw e;
-    }
-  }
+  const factories = await loadDetectors(names, defaulted, detectorFactories);
 
   const reports: DetectorReport[] = [];
   if (values.nab !== undefined) {
@@ -132,18 +123,25 @@ export async function run(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-/** The held-out protocol(s) over a trace directory (crossval.ts). */
-async function runProtocols(protocols: Protocol[], names: string[], defaulted: boolean, dir: string, windows: string | undefined, trainFraction: number, o: Omit<CrossValidationOptions, 'protocol'>, json: string | undefined): Promise<number> {
-  const detectors = new Map<string, CrossValidatedDetector[]>();
+/** Loads each named detector; an unknown name is a usage error, an unavailable default hmm a warning. */
+async function loadDetectors<T>(names: readonly string[], defaulted: boolean, load: (names: readonly string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
   for (const n of names) {
     try {
-      for (const [k, c] of await crossValidatedDetectors([n])) detectors.set(k, c);
+      for (const [k, v] of await load([n])) out.set(k, v);
     } catch (e) {
       if (defaulted && n === 'hmm') err(`hefery-agent evaluate: skipping hmm: ${(e as Error).message}`);
       else if ((e as Error).message.startsWith('unknown detector')) throw new UsageError(`--detectors: ${(e as Error).message}`);
       else throw e;
     }
   }
+  return out;
+}
+
+/** The held-out protocol(s) over a trace directory (crossval.ts). */
+async function runProtocols(protocols: Protocol[], names: string[], defaulted: boolean, dir: string, windows: string | undefined, trainFraction: number, o: Omit<CrossValidationOptions, 'protocol'>, json: string | undefined): Promise<number> {
+  // loaded once more together, so that the HMM variants share their trained fold models
+  const detectors = await crossValidatedDetectors([...(await loadDetectors(names, defaulted, crossValidatedDetectors)).keys()]);
   const traces = readTraceDir(dir, windows, trainFraction);
   const reports: CrossValidationReport[] = [];
   for (const protocol of protocols) {
