@@ -2,14 +2,17 @@
 // the shared NAB data (../shared/data/nab) and on the labelled traces in
 // traces/ when there are any. Run: node --import tsx scripts/results.ts
 //   [--nab DIR] [--traces DIR] [--out DIR] [--detectors hmm,threshold,threshold-binary,ewma]
-//   [--record-scenarios LIST|all [--scenario-repeat N]]
+//   [--record-scenarios LIST|all [--scenario-repeat N]] [--xen-lane DIR] [--record-xen]
 // Bounded: a few seconds for the baselines on the 9 NAB files. --record-scenarios
 // first records the failure scenarios on the real test guest into the traces
 // directory (scripts/scenarios/run.ts; minutes per run, see docs/scenarios.md).
+// --record-xen first runs the response-time experiment on the nested Xen lane
+// (`bash scripts/test-xen.sh --record response`, 30-40 minutes); the page's
+// response-time section reads what the lane recorded (results/xen-lane/).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_REFRACTORY_MS, evaluateAt, parseThresholds, type ThresholdMetrics } from '../host-agent/src/evaluation/metrics';
 import { formatNabTimestamp, readNabCorpus, type NabCorpusFile } from '../host-agent/src/evaluation/nab';
@@ -23,6 +26,7 @@ import type { Trace } from '../host-agent/src/evaluation/types';
 import { DEFAULT_POLICY } from '../host-agent/src/policy';
 import { heldOutPlots, heldOutSection } from './scenarios/held-out-section';
 import { kindsIn, scenarioSection } from './scenarios/results-section';
+import { parseResponseReport, responseSection } from './response-section';
 
 const ROOT = resolve(__dirname, '..');
 const COLORS: Record<string, string> = { hmm: '#1f77b4', 'hmm-select': '#9467bd', threshold: '#d62728', 'threshold-binary': '#ff7f0e', ewma: '#2ca02c' };
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
     options: {
       nab: { type: 'string' }, traces: { type: 'string' }, out: { type: 'string' }, detectors: { type: 'string' },
       'record-scenarios': { type: 'string' }, 'scenario-repeat': { type: 'string' },
+      'xen-lane': { type: 'string' }, 'record-xen': { type: 'boolean' },
     },
     strict: true,
   });
@@ -132,6 +137,11 @@ async function main(): Promise<void> {
     const args = ['--import', 'tsx', join(ROOT, 'scripts', 'scenarios', 'run.ts'), '--scenarios', values['record-scenarios'], '--out', tracesDir, '--repeat', values['scenario-repeat'] ?? '2'];
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`recording the scenarios failed (exit ${r.status ?? r.signal}): scripts/scenarios/run.ts ${args.slice(3).join(' ')}`);
+  }
+  const xenDir = resolve(values['xen-lane'] ?? join(ROOT, 'results', 'xen-lane'));
+  if (values['record-xen']) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'test-xen.sh'), '--record', 'response'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`the response-time experiment on the nested Xen lane failed (exit ${r.status ?? r.signal}): scripts/test-xen.sh --record response`);
   }
 
   const wanted = (values.detectors ?? 'hmm,threshold,threshold-binary,ewma').split(',').map((s) => s.trim()).filter(Boolean);
@@ -232,6 +242,11 @@ async function main(): Promise<void> {
     for (const r of reports) md.push(`### ${r.detector}: sweep (in-sample)`, '', sweepTable(r), '');
   } else md.push('## Recorded fault-injection traces', '', 'None yet: `traces/` does not exist (the scenario recorder writes it).', '');
   md.push(...nabMd);
+  const responseFile = join(xenDir, 'response.json');
+  if (existsSync(responseFile)) {
+    const report = parseResponseReport(JSON.parse(readFileSync(responseFile, 'utf8')), responseFile);
+    md.push(...responseSection(report, { outDir, table: mdTable, source: `[${relative(outDir, responseFile)}](${relative(outDir, responseFile)})` }));
+  } else md.push('## Response time: fixed against adaptive Remus', '', `Not recorded yet: no ${responseFile} (\`node --import tsx scripts/results.ts --record-xen\` runs the nested Xen lane's experiment first).`, '');
 
   md.push(`_Run time ${((performance.now() - t0) / 1000).toFixed(1)} s._`, '');
   writeFileSync(join(outDir, 'README.md'), md.join('\n'));

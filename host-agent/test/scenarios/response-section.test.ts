@@ -1,0 +1,61 @@
+// The response-time section of the results page (scripts/response-section.ts):
+// the recorded lane file is checked, and the page shows what it holds.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseResponseReport, responseSection } from '../../../scripts/response-section';
+
+const table = (h: string[], rows: string[][]) => [h.join('|'), ...rows.map((r) => r.join('|'))].join('\n');
+
+const period = (requests: number, perSecond: number, meanLatencyMs: number) => ({ requests, perSecond, meanLatencyMs });
+const segments = (intervalMs: number | null) => ['stable', 'warning', 'fault'].map((name) => ({ name, intervalMs }));
+
+function recorded() {
+  return {
+    when: '2026-11-25T13:39:58.499Z',
+    knobs: { shortMs: 200, relaxedMs: 5000 },
+    runs: [
+      { mode: 'fixed', segments: segments(200) },
+      { mode: 'adaptive', segments: segments(5000), tighten: { gapMs: 31_000, inEffectBeforeFaultS: 44.2 } },
+      { mode: 'adaptive', segments: segments(5000), tighten: { gapMs: 80_000, inEffectBeforeFaultS: -5 } },
+    ],
+    byMode: {
+      fixed: { runs: 2, stable: period(60, 0.67, 3505.6), warning: period(152, 1.01, 3305.7), fault: period(93, 1.55, 2254.8), total: period(305, 1.02, 3024.6), checkpoints: 118 },
+      adaptive: { runs: 2, stable: period(464, 5.15, 1078.8), warning: period(608, 4.05, 985.4), fault: period(141, 2.35, 1679.2), total: period(1213, 4.04, 1101.8), checkpoints: 86 },
+    },
+    ratios: { stableLatencyFixedOverAdaptive: 3.25, totalLatencyFixedOverAdaptive: 2.75, newRatioFromALaterLane: 1.5 },
+  };
+}
+
+test('the section shows every mode and period, the ratios (known ones in words, others by key), checkpoints and each tighten; the plot is written', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hefery-response-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const report = parseResponseReport(recorded(), 'response.json');
+  assert.deepEqual(report.periods, ['stable', 'warning', 'fault']);
+  const md = responseSection(report, { outDir: dir, table, source: 'response.json' }).join('\n');
+  assert.match(md, /^fixed\|stable\|60\|0\.67\|3506$/m);
+  assert.match(md, /^adaptive\|\*\*whole run\*\*\|1213\|4\.04\|1102$/m);
+  assert.match(md, /^mean latency while stable, fixed \/ adaptive\|3\.25$/m);
+  assert.match(md, /^newRatioFromALaterLane\|1\.50$/m);
+  assert.match(md, /^fixed\|2\|118$/m);
+  assert.match(md, /^1\|adaptive\|31\.0 s\|44\.2 s$/m);
+  assert.match(md, /^2\|adaptive\|80\.0 s\|-5\.0 s$/m);
+  assert.match(md, /Settings: shortMs 200, relaxedMs 5000\./);
+  const svg = readFileSync(join(dir, 'response-time.svg'), 'utf8');
+  assert.match(svg, /^<svg /);
+  assert.match(svg, />Mean response time per period \(ms\)</);
+  assert.match(md, /^- \*\*adaptive\*\*: a scripted schedule, not the agent/m);
+  for (const mode of ['fixed', 'adaptive']) assert.match(svg, new RegExp(`>${mode}<`), `legend names ${mode}`);
+});
+
+test('a recorded file of another shape is an error naming the field', () => {
+  const bad = recorded() as Record<string, unknown>;
+  assert.throws(() => parseResponseReport({ ...bad, byMode: { fixed: { ...recorded().byMode.fixed, warning: { requests: 'many' } } } }, 'r.json'),
+    /r\.json: byMode\.fixed\.warning: expected \{requests, perSecond, meanLatencyMs\} numbers/);
+  assert.throws(() => parseResponseReport({ ...bad, runs: [] }, 'r.json'), /r\.json: runs: expected a non-empty array/);
+  assert.throws(() => parseResponseReport([], 'r.json'), /r\.json: expected a JSON object/);
+  assert.throws(() => parseResponseReport({ ...bad, byMode: { fixed: { ...recorded().byMode.fixed, checkpoints: null } } }, 'r.json'), /byMode\.fixed: checkpoints, runs: expected numbers/);
+});
