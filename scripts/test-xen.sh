@@ -28,7 +28,7 @@ node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
   | tee .artifacts/xen-lane/test-output.txt || status=1
 if [ "$record" = 1 ]; then
   mkdir -p results/xen-lane
-  for f in remus.json response.json; do
+  for f in remus.json response.json agent.json; do
     [ -s ".artifacts/xen-lane/$f" ] && cp ".artifacts/xen-lane/$f" "results/xen-lane/$f" && echo "test-xen: recorded results/xen-lane/$f"
   done
   [ -s .artifacts/xen-lane/remus-events.jsonl ] && node --import tsx scripts/xen-lane/plot.ts

@@ -4,7 +4,8 @@
 #   boot.sh start [PAYLOAD_DIR]  boot Xen + dom0 in QEMU (TCG) inside the network
 #                                namespace hefery-xl; PAYLOAD_DIR's tree is added
 #                                to dom0's root (e.g. /opt/hefery/...)
-#   boot.sh guest                create the PVH guest hefery-g1 and wait for its httpd
+#   boot.sh guest [xl|libvirt]   create the PVH guest hefery-g1 (with xl, or through
+#                                libvirtd's libxl driver) and wait for its httpd
 #   boot.sh ssh CMD...           run CMD in dom0 (stdin/stdout/stderr passed through)
 #   boot.sh http [PATH [SECS]]   GET http://GUEST_IP/PATH from the namespace
 #   boot.sh stop                 kill QEMU (pid file), delete the namespace
@@ -97,9 +98,17 @@ start() {
   log "dom0 up after ${SECONDS}s: $(ssh_dom0 'xl info | grep -E "^(xen_version|free_memory)"' | tr -s ' ' | tr '\n' ' ')"
 }
 
+# $1: xl (default) or libvirt. libvirt's libxl driver only sees the domains it
+# started itself (an `xl create`d guest is not in `virsh list`), so a guest the
+# agent samples through xen:///system is created by libvirtd, from the same xl
+# config converted by `virsh domxml-from-native xen-xl`.
 guest() {
   running || die "not running"
-  ssh_dom0 'xl list hefery-g1 >/dev/null 2>&1 || xl create /var/lib/hefery/guest/guest.cfg'
+  case "${1:-xl}" in
+    xl) ssh_dom0 'xl list hefery-g1 >/dev/null 2>&1 || xl create /var/lib/hefery/guest/guest.cfg' ;;
+    libvirt) ssh_dom0 'xl list hefery-g1 >/dev/null 2>&1 || { virsh -q -c xen:///system domxml-from-native xen-xl /var/lib/hefery/guest/guest.cfg > /run/hefery-g1.xml && virsh -q -c xen:///system create /run/hefery-g1.xml; }' ;;
+    *) die "guest: expected xl or libvirt, got $1" ;;
+  esac
   wait_for "http_ok $GUEST_IP" 600 "the guest's httpd"
   log "guest hefery-g1 answers at $GUEST_IP"
 }
@@ -129,10 +138,10 @@ stop() {
 
 case "${1:-}" in
   start) shift; start "$@" ;;
-  guest) guest ;;
+  guest) guest "${2:-xl}" ;;
   ssh) shift; ssh_dom0 "$@" ;;
   http) http_get "$GUEST_IP" "${2:-/cgi-bin/ok}" "${3:-5}" ;;
   stop) stop ;;
   status) if running; then echo "running (pid $(cat "$RUN/qemu.pid"))"; else echo "stopped"; exit 1; fi ;;
-  *) die "usage: boot.sh start [PAYLOAD_DIR] | guest | ssh CMD... | http [PATH [SECS]] | stop | status" ;;
+  *) die "usage: boot.sh start [PAYLOAD_DIR] | guest [xl|libvirt] | ssh CMD... | http [PATH [SECS]] | stop | status" ;;
 esac

@@ -22,7 +22,10 @@ die() { echo "xen-lane build: $*" >&2; exit 1; }
 
 SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
-PACKAGES=xen-utils-4.17,kmod,iproute2,procps,busybox,dropbear-bin
+# libvirt with its Xen (libxl) driver: the agent in dom0 samples the guest
+# through xen:///system (no libvirt-daemon-system: no systemd in dom0, /init
+# starts virtlogd and libvirtd by hand).
+PACKAGES=xen-utils-4.17,kmod,iproute2,procps,busybox,dropbear-bin,libvirt-daemon,libvirt-daemon-driver-xen,libvirt-clients
 # dom0 modules (dependencies are added from each module's depends= field).
 DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-netback bridge e1000"
 GUEST_MODULES="xen-netfront"
@@ -64,7 +67,13 @@ RFS="$OUT/rootfs"
 RFS_STAMP="$SUITE $PACKAGES"
 if [ ! -f "$RFS/.hefery-stamp" ] || [ "$(cat "$RFS/.hefery-stamp")" != "$RFS_STAMP" ]; then
   log "debootstrap $SUITE ($PACKAGES); takes a minute or two"
-  rm -rf "$RFS" "$RFS.tmp"
+  # An interrupted debootstrap leaves proc (and sys) mounted in its target:
+  # unmount them first, or rm -rf would walk into the host's /proc.
+  for d in "$RFS" "$RFS.tmp"; do
+    awk -v p="$(realpath -m "$d")/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r \
+      | while read -r m; do umount -l "$m" || die "cannot unmount $m (left by an interrupted debootstrap)"; done
+  done
+  rm -rf --one-file-system "$RFS" "$RFS.tmp"
   debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$RFS.tmp" "$MIRROR" > "$OUT/debootstrap.log" 2>&1 \
     || { tail -20 "$OUT/debootstrap.log" >&2; die "debootstrap failed (log: $OUT/debootstrap.log)"; }
   # A RAM-resident root: drop what dom0 never reads.
@@ -157,6 +166,24 @@ cp "$SSHD/dropbear_ed25519_host_key" "$STAGE/etc/dropbear/"
 cp "$OUT/vmlinuz" "$STAGE/var/lib/hefery/guest/vmlinuz"
 cp "$G/initramfs.gz" "$STAGE/var/lib/hefery/guest/initramfs.gz"
 cp "$LANE/guest.cfg" "$STAGE/var/lib/hefery/guest/guest.cfg"
+# libvirt's libxl driver names the host CPU with a model of its cpu_map and
+# refuses to start when none fits (x86Decode: "Cannot find suitable CPU model
+# for given data"). Every x86 model needs VME (QEMU's TCG has none) or SEP
+# (Xen hides it on AMD CPUs), so the nested CPU gets a model of its own.
+mkdir -p "$STAGE/usr/share/libvirt/cpu_map"
+cat > "$STAGE/usr/share/libvirt/cpu_map/x86_hefery-nested-tcg.xml" <<'XML'
+<cpus>
+  <!-- scripts/xen-lane/build.sh: QEMU's TCG CPU under Xen (no vme, no sep) -->
+  <model name='hefery-nested-tcg'>
+    <decode host='on' guest='off'/>
+    <feature name='fpu'/>
+    <feature name='pse'/>
+  </model>
+</cpus>
+XML
+sed "s|^\( *\)<include filename='x86_486.xml'/>|&\n\1<include filename='x86_hefery-nested-tcg.xml'/>|" \
+  "$RFS/usr/share/libvirt/cpu_map/index.xml" > "$STAGE/usr/share/libvirt/cpu_map/index.xml"
+grep -q hefery-nested-tcg "$STAGE/usr/share/libvirt/cpu_map/index.xml" || die "could not add the nested CPU model to libvirt's cpu_map"
 chroot "$RFS" true # the root must be runnable (an amd64 tree)
 # depmod over the staged modules, with the root's own depmod.
 mkdir -p "$RFS/lib/modules"; rm -rf "$RFS/lib/modules/$KVER"

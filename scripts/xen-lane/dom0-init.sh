@@ -3,7 +3,8 @@
 # Brings up what a Xen dom0 needs without systemd: the Xen kernel modules,
 # xenfs, xenstored, xen-init-dom0, xenconsoled; then the bridge xenbr0 over
 # the emulated NIC (address from `hefery.ip=A.B.C.D/NN` on the kernel command
-# line) and dropbear for the host's control connection. Ends in a root shell on
+# line), dropbear for the host's control connection, and libvirt (virtlogd,
+# libvirtd with the libxl driver) for the agent. Ends in a root shell on
 # the console (the serial port of the outer QEMU, through Xen's console).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
@@ -43,7 +44,21 @@ ip link set xenbr0 up
 
 dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22 -s -P /run/dropbear.pid || say "dropbear failed"
 
-say "ready addr=${addr:-none} xen=$(cat /sys/hypervisor/version/major 2>/dev/null).$(cat /sys/hypervisor/version/minor 2>/dev/null)"
+# libvirt with its Xen (libxl) driver, for the agent (xen:///system). No
+# systemd: virtlogd and libvirtd started by hand, warnings to their logs.
+if [ -x /usr/sbin/libvirtd ]; then
+  mkdir -p /run/libvirt /var/log/libvirt /var/lib/libvirt /var/lib/libvirt/libxl
+  # libvirt-daemon brings the QEMU driver, whose start-up fails here ("Failed
+  # to parse user 'libvirt-qemu'") and takes libvirtd down with it: dom0 runs
+  # only the Xen one (the root is in RAM, the file is gone until the next boot).
+  rm -f /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
+  LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d || say "virtlogd failed"
+  LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d -p /run/libvirtd.pid || say "libvirtd failed"
+  i=0; while ! virsh -q -c xen:///system version >/dev/null 2>&1 && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done
+  virsh -q -c xen:///system version >/dev/null 2>&1 && libvirt=up || { libvirt=down; say "libvirtd does not answer on xen:///system"; }
+fi
+
+say "ready addr=${addr:-none} libvirt=${libvirt:-none} xen=$(cat /sys/hypervisor/version/major 2>/dev/null).$(cat /sys/hypervisor/version/minor 2>/dev/null)"
 while :; do
   setsid -c sh </dev/hvc0 >/dev/hvc0 2>&1
   sleep 1

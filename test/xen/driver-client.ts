@@ -38,26 +38,37 @@ export interface RestartEvent extends DriverEvent {
   gapMs: number;
 }
 
-export class RemusDriver {
-  readonly events: DriverEvent[] = [];
-  private readonly child: ChildProcess;
-  private nextId = 1;
-  private readonly waiters: Array<{ test: (e: DriverEvent) => boolean; resolve: (e: DriverEvent) => void }> = [];
-  private stderr = '';
-  private exited: Promise<number | null>;
+/** A JSON-line event of a dom0 helper (remus-driver.js, agent-session.js): `t` is the helper's monotonic ms. */
+export interface Dom0Event {
+  ev: string;
+  t: number;
+  [k: string]: unknown;
+}
 
-  /** `backend`: the agent config's backend section, passed to parseBackendConfig in dom0. */
-  constructor(lane: Lane, domain: string, backend: unknown, private readonly echo: (e: DriverEvent) => void = () => undefined) {
-    const arg = JSON.stringify({ domain, backend }).replace(/'/g, `'\\''`);
-    this.child = lane.spawnDom0(`LD_LIBRARY_PATH=${DOM0_LIB} exec ${DOM0_NODE} ${DOM0_DRIVER} '${arg}'`);
+/**
+ * A dom0 helper started over ssh that reads JSON commands on stdin and writes
+ * JSON events on stdout (all kept in `events`, in order). Commands get an id;
+ * the helper acks each ({"ev":"ack","id":N}) and answers with
+ * {"ev":"result","id":N,...}.
+ */
+export class Dom0Process<E extends Dom0Event = Dom0Event> {
+  readonly events: E[] = [];
+  protected readonly child: ChildProcess;
+  private nextId = 1;
+  private readonly waiters: Array<{ test: (e: E) => boolean; resolve: (e: E) => void }> = [];
+  private stderr = '';
+  protected exited: Promise<number | null>;
+
+  constructor(lane: Lane, cmd: string, private readonly echo: (e: E) => void = () => undefined) {
+    this.child = lane.spawnDom0(cmd);
     this.child.stderr?.on('data', (c: Buffer) => (this.stderr = (this.stderr + c.toString('utf8')).slice(-4000)));
     const rl = createInterface({ input: this.child.stdout! });
     rl.on('line', (line) => {
-      let e: DriverEvent;
+      let e: E;
       try {
-        e = JSON.parse(line) as DriverEvent;
+        e = JSON.parse(line) as E;
       } catch {
-        e = { ev: 'log', t: this.lastT(), line: `(not JSON) ${line}` };
+        e = { ev: 'log', t: this.now(), line: `(not JSON) ${line}` } as unknown as E;
       }
       this.events.push(e);
       this.echo(e);
@@ -71,64 +82,54 @@ export class RemusDriver {
     this.exited = new Promise((res) => this.child.once('close', (code) => res(code)));
   }
 
-  private lastT(): number {
+  /** Latest helper time seen. */
+  now(): number {
     return this.events.length ? this.events[this.events.length - 1].t : 0;
   }
 
-  /** Latest driver time seen. */
-  now(): number {
-    return this.lastT();
-  }
-
   /** Resolves with the first event (already seen or coming) that passes `test`. */
-  waitFor(test: (e: DriverEvent) => boolean, timeoutMs: number, what: string): Promise<DriverEvent> {
+  waitFor(test: (e: E) => boolean, timeoutMs: number, what: string): Promise<E> {
     const seen = this.events.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const w = { test, resolve: (e: DriverEvent) => (clearTimeout(timer), resolve(e)) };
+      const w = { test, resolve: (e: E) => (clearTimeout(timer), resolve(e)) };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; driver stderr: ${this.stderr.trim() || '(none)'}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; dom0 helper stderr: ${this.stderr.trim() || '(none)'}`));
       }, timeoutMs);
       this.waiters.push(w);
       void this.exited.then((code) => {
         if (this.waiters.includes(w)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
           clearTimeout(timer);
-          reject(new Error(`driver exited (${code}) while waiting for ${what}: ${this.stderr.trim() || '(no stderr)'}`));
+          reject(new Error(`dom0 helper exited (${code}) while waiting for ${what}: ${this.stderr.trim() || '(no stderr)'}`));
         }
       });
     });
   }
 
-  private send(cmd: Record<string, unknown>): number {
+  protected send(cmd: Record<string, unknown>): number {
     const id = this.nextId++;
     this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
     return id;
   }
 
-  /** backend.setInterval; resolves with the result event (ok or not). */
-  async set(intervalMs: number, timeoutMs: number): Promise<DriverEvent> {
-    const id = this.send({ cmd: 'set', intervalMs });
-    return this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, `setInterval(${intervalMs})`);
+  /** Sends a command and resolves with its result event. */
+  protected request(cmd: Record<string, unknown>, timeoutMs: number, what: string): Promise<E> {
+    const id = this.send(cmd);
+    return this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, what);
   }
 
-  /** A time mark on the driver's clock: resolves with the driver time the mark arrived. */
+  /** A time mark on the helper's clock: resolves with the helper time the mark arrived. */
   async mark(timeoutMs = 60_000): Promise<number> {
     const id = this.send({ cmd: 'mark' });
     return (await this.waitFor((e) => e.ev === 'ack' && e.id === id, timeoutMs, 'mark')).t;
   }
 
-  /** backend.stop: fence the secondary, the old xl resumes the guest alone and exits. */
-  async stop(timeoutMs: number): Promise<DriverEvent> {
-    const id = this.send({ cmd: 'stop' });
-    return this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, 'stop');
-  }
-
-  async close(leaveRunning: boolean, timeoutMs: number): Promise<void> {
-    const id = this.send({ cmd: 'close', leaveRunning });
+  /** Sends close, waits for its result, ends stdin and waits for the helper's exit (SIGTERM after 10 s). */
+  protected async closeWith(extra: Record<string, unknown>, timeoutMs: number): Promise<void> {
     try {
-      await this.waitFor((e) => e.ev === 'result' && e.id === id, timeoutMs, 'close');
+      await this.request({ cmd: 'close', ...extra }, timeoutMs, 'close');
     } finally {
       this.child.stdin!.end();
       const t = setTimeout(() => this.child.kill('SIGTERM'), 10_000);
@@ -139,6 +140,29 @@ export class RemusDriver {
 
   kill(): void {
     this.child.kill('SIGTERM');
+  }
+}
+
+/** The xen-remus backend alone in dom0 (test/xen/dom0/remus-driver.ts). */
+export class RemusDriver extends Dom0Process<DriverEvent> {
+  /** `backend`: the agent config's backend section, passed to parseBackendConfig in dom0. */
+  constructor(lane: Lane, domain: string, backend: unknown, echo: (e: DriverEvent) => void = () => undefined) {
+    const arg = JSON.stringify({ domain, backend }).replace(/'/g, `'\\''`);
+    super(lane, `LD_LIBRARY_PATH=${DOM0_LIB} exec ${DOM0_NODE} ${DOM0_DRIVER} '${arg}'`, echo);
+  }
+
+  /** backend.setInterval; resolves with the result event (ok or not). */
+  set(intervalMs: number, timeoutMs: number): Promise<DriverEvent> {
+    return this.request({ cmd: 'set', intervalMs }, timeoutMs, `setInterval(${intervalMs})`);
+  }
+
+  /** backend.stop: fence the secondary, the old xl resumes the guest alone and exits. */
+  stop(timeoutMs: number): Promise<DriverEvent> {
+    return this.request({ cmd: 'stop' }, timeoutMs, 'stop');
+  }
+
+  close(leaveRunning: boolean, timeoutMs: number): Promise<void> {
+    return this.closeWith({ leaveRunning }, timeoutMs);
   }
 }
 
@@ -172,11 +196,11 @@ export interface PhaseStats {
   gapMs: { min: number; median: number; max: number } | null;
 }
 
-export function xlTimes(events: readonly DriverEvent[], re: RegExp, from: number, to: number): number[] {
+export function xlTimes(events: readonly Dom0Event[], re: RegExp, from: number, to: number): number[] {
   return events.filter((e) => e.ev === 'xl' && e.t >= from && e.t < to && re.test(String(e.line))).map((e) => e.t);
 }
 
-export function phaseStats(events: readonly DriverEvent[], intervalMs: number, from: number, to: number): PhaseStats {
+export function phaseStats(events: readonly Dom0Event[], intervalMs: number, from: number, to: number): PhaseStats {
   const sent = xlTimes(events, SENT, from, to);
   const applied = xlTimes(events, APPLIED, from, to);
   const gaps = sent.slice(1).map((t, i) => t - sent[i]).sort((a, b) => a - b);
@@ -199,7 +223,7 @@ export interface RestartBreakdown {
 }
 
 /** Splits a restart requested at driver time `from` using xl's own lines. */
-export function restartBreakdown(events: readonly DriverEvent[], from: number): RestartBreakdown {
+export function restartBreakdown(events: readonly Dom0Event[], from: number): RestartBreakdown {
   const resumed = xlTimes(events, RESUMED, from, Infinity)[0];
   if (resumed === undefined) return { stopMs: null, startMs: null };
   const first = xlTimes(events, SENT, resumed, Infinity)[0];

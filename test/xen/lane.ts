@@ -75,7 +75,7 @@ function capture(args: string[], timeoutMs: number): Promise<{ code: number | nu
  * Builds and boots the lane. HEFERY_XL_REUSE=1 (development): a lane already
  * running (`boot.sh start .cache/xen-lane/payload`) is used as it is and left running.
  */
-export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
+export async function startLane(opts: { guest?: boolean; via?: 'xl' | 'libvirt' } = {}): Promise<Lane> {
   const reuse = process.env.HEFERY_XL_REUSE === '1' && (await capture(['status'], 10_000)).code === 0;
   let stopped = reuse;
   const stop = async (): Promise<void> => {
@@ -89,7 +89,7 @@ export async function startLane(opts: { guest?: boolean } = {}): Promise<Lane> {
       const payload = await buildPayload(REPO_ROOT, join(LANE_DIR, 'payload'));
       await runLoud('bash', [BOOT, 'start', payload], 15 * 60_000);
     }
-    if (opts.guest !== false) await runLoud('bash', [BOOT, 'guest'], 15 * 60_000);
+    if (opts.guest !== false) await runLoud('bash', [BOOT, 'guest', opts.via ?? 'xl'], 15 * 60_000);
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;

@@ -32,7 +32,7 @@ import { loadavg } from 'node:os';
 import { after, before, test } from 'node:test';
 import { APPLIED, echoDriverEvent, LANE_BACKEND, RemusDriver, SENT, xlTimes, type DriverEvent, type RestartEvent } from './driver-client';
 import { diagnose, GUEST, GUEST_ADDR, say, startLane, writeArtifact, type Lane } from './lane';
-import { runWrk, type WrkResult } from './wrk';
+import { combineWrk, runWrk, type WrkResult } from './wrk';
 
 const SHORT = Number(process.env.HEFERY_XL_SHORT_MS ?? 200);
 const RELAXED = Number(process.env.HEFERY_XL_RELAXED_MS ?? 5000);
@@ -86,10 +86,7 @@ after(async () => {
 });
 
 function total(segments: Segment[]): Run['total'] {
-  const requests = segments.reduce((a, s) => a + s.wrk.requests, 0);
-  const seconds = segments.reduce((a, s) => a + s.wrk.seconds, 0);
-  const latency = segments.reduce((a, s) => a + s.wrk.latencyMs.mean * s.wrk.requests, 0) / Math.max(1, requests);
-  return { requests, perSecond: Math.round((requests / seconds) * 100) / 100, meanLatencyMs: Math.round(latency * 10) / 10 };
+  return combineWrk(segments.map((s) => s.wrk));
 }
 
 /** One run: stable, warning, fault segments under wrk, with the mode's replication schedule. */

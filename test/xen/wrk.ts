@@ -59,3 +59,11 @@ export async function runWrk(url: string, opts: { seconds: number; connections?:
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Several wrk runs added up: requests / seconds, request-weighted mean latency. */
+export function combineWrk(runs: readonly WrkResult[]): { requests: number; perSecond: number; meanLatencyMs: number } {
+  const requests = runs.reduce((a, r) => a + r.requests, 0);
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+  const latency = runs.reduce((a, r) => a + r.latencyMs.mean * r.requests, 0) / Math.max(1, requests);
+  return { requests, perSecond: Math.round((requests / seconds) * 100) / 100, meanLatencyMs: Math.round(latency * 10) / 10 };
+}

@@ -21,12 +21,12 @@
 //
 // argv[2]: JSON {"domain": "...", "backend": <the agent config's backend section>}.
 
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseBackendConfig } from '../../../host-agent/src/backends/config';
 import { XenRemusBackend } from '../../../host-agent/src/backends/xen-remus';
 import { createLogger } from '../../../host-agent/src/log';
+import { tailFile } from './tail';
 
 const t0 = performance.now();
 const t = () => Math.round(performance.now() - t0);
@@ -42,40 +42,6 @@ function parseArgs(raw: string | undefined): DriverArgs {
   const v = JSON.parse(raw) as Partial<DriverArgs>;
   if (typeof v.domain !== 'string') throw new Error('remus-driver: "domain" must be a string');
   return { domain: v.domain, backend: v.backend };
-}
-
-/** Follows xl's log file from its current end (the backend appends to it). */
-function tailFile(path: string, onLine: (line: string) => void): () => void {
-  let pos = 0;
-  try {
-    pos = statSync(path).size;
-  } catch {
-    // not there yet: the backend creates it
-  }
-  let rest = '';
-  const timer = setInterval(() => {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return;
-    }
-    try {
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, pos);
-        if (n <= 0) break;
-        pos += n;
-        rest += buf.subarray(0, n).toString('utf8');
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const l of lines) onLine(l);
-  }, 100);
-  return () => clearInterval(timer);
 }
 
 async function main(): Promise<void> {
