@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the agent daemon', load: () => import('./cli/serve') },
   domains: { summary: 'list the domains the running agent sees', load: async () => (await import('./cli/query')).domains },
   status: { summary: 'can the running agent write its store and collect stats (exit 1 if not)', load: () => import('./cli/status') },
+  log: { summary: "print (or follow) the running agent's recent log lines", load: () => import('./cli/log') },
   history: { summary: "print a domain's recent samples from the running agent", load: async () => (await import('./cli/query')).history },
   evaluate: { summary: 'score detectors (hmm, baselines) on labelled traces or NAB data', load: () => import('./cli/evaluate') },
   train: { summary: 'train an HMM offline from the store or CSV files', load: () => import('./cli/train') },

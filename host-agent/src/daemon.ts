@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { AgentConfig } from './config';
 import type { DomainEvent, StatsSource } from './libvirt/types';
-import type { Logger } from './log';
+import type { LogRing, Logger } from './log';
 import { processAlive } from './processes';
 import type { DecisionSink, NewDecision } from './policy/types';
 import type { RiskPredictor } from './predictor/types';
@@ -64,6 +64,8 @@ export interface DaemonDeps {
   shutdownTimeoutMs?: number;
   /** SO_PEERCRED reader for the server's own access check (production: the native addon's). Absent: file mode only. */
   peerCredentials?: PeerCredentialsReader;
+  /** The recent log lines served by agent.log (serve.ts tees the logger into it). */
+  logRing?: LogRing;
 }
 
 interface DomainEntry {
@@ -172,6 +174,7 @@ export class Daemon {
         training: training ?? undefined,
         protection: protection ?? undefined,
         status: () => daemonRef?.status() ?? { store: { writable: true, failedWrites: 0 }, stats: { available: true } },
+        logRing: deps.logRing,
         peerCredentials: deps.peerCredentials,
         log: log.child('rpc'),
       });

@@ -86,6 +86,11 @@ test('CLI errors: usage, unknown command, bad duration, no agent at the socket',
   const unknown = await cli(['frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  for (const [argv, re] of [[['log', '--lines', '0'], /--lines: expected a whole number from 1 to 2000, got "0"/], [['log', '--level', 'loud'], /--level: expected one of debug, info, warn, error, got "loud"/]] as const) {
+    const r = await cli([...argv, '--socket', sock]);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.match(r.stderr, re);
+  }
   const bad = await cli(['history', 'test', '--since', 'yesterday', '--socket', sock]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--since: expected a duration like 30s, 5m, 2h or 7d, got "yesterday"/);
@@ -96,6 +101,43 @@ test('CLI errors: usage, unknown command, bad duration, no agent at the socket',
   const second = await cli(['serve', '--config', join(dir, 'agent.json')], { HEFERY_RUN_DIR: dir });
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`another hefery-agent \\(pid ${agent!.pid}\\) is running`));
+});
+
+test('`hefery-agent log` prints the lines the agent wrote to its stderr, filters by level, and follows new ones', { skip }, async () => {
+  // What the agent wrote to stderr, in its own line format (stdout and stderr share the fixture's log).
+  const stderrLines = agent!.log().split('\n').filter((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO |WARN |ERROR) /.test(l));
+  assert.ok(stderrLines.some((l) => /\[rpc\] listening at /.test(l)), agent!.tail());
+  const all = await cli(['log', '--lines', '2000', '--socket', sock]);
+  assert.equal(all.code, 0, all.stderr);
+  const shown = all.stdout.trimEnd().split('\n');
+  for (const l of stderrLines.slice(0, 20)) assert.ok(shown.includes(l), `the start-up line is shown as written:\n${l}\n--- shown ---\n${all.stdout.slice(0, 3000)}`);
+
+  const last3 = await cli(['log', '--lines', '3', '--level', 'info', '--json', '--socket', sock]);
+  assert.equal(last3.code, 0, last3.stderr);
+  const entries = last3.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; level: string });
+  assert.ok(entries.length >= 1 && entries.length <= 3, last3.stdout);
+  assert.ok(entries.every((e) => e.level !== 'debug'), 'no debug line at --level info');
+  assert.ok(entries.every((e, i) => i === 0 || e.seq > entries[i - 1].seq), 'oldest first');
+
+  // --follow: a client sending garbage makes the agent log a protocol error, which must appear.
+  const { spawn } = await import('node:child_process');
+  const follow = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'host-agent', 'src', 'cli.ts'), 'log', '--follow', '--lines', '1', '--socket', sock], { cwd: REPO_ROOT });
+  let followed = '';
+  follow.stdout.on('data', (c: Buffer) => (followed += c.toString()));
+  try {
+    // Its first answer (the newest line) is in before the garbage goes out.
+    await waitFor('log --follow to print the newest line', () => followed.length > 0 || follow.exitCode !== null, 30_000);
+    assert.equal(follow.exitCode, null, followed);
+    const { connect } = await import('node:net');
+    const s = connect(sock);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.write('{"jsonrpc":"2.0","method":"no.such-notification-hefery-follow"}\n');
+    await waitFor('the protocol error in the followed log', () => /WARN .*unknown notification: no\.such-notification-hefery-follow/.test(followed), 15_000, () => followed);
+    s.destroy();
+  } finally {
+    follow.kill('SIGINT');
+  }
+  assert.equal(await new Promise((r) => follow.once('exit', (code) => r(code))), 0, 'Ctrl-C ends --follow with exit 0');
 });
 
 test('SIGTERM stops the agent gracefully: exit 0, socket and pid file removed, store flushed', { skip }, async () => {

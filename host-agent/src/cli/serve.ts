@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError, defaultConfig, loadConfig, type AgentConfig } from '../config';
 import { Daemon, stopOnSignals, type DaemonDeps } from '../daemon';
 import { LibvirtStatsSource, loadAddon } from '../libvirt';
-import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log';
+import { createLogger, LOG_LEVELS, LogRing, type LogLevel, type Logger } from '../log';
 import { createProtection, parseProtectionConfig, shutdownBudgetMs } from '../policy';
 import { predictorFactory } from '../predictor/factory';
 import { TrainingJobs } from '../training/service';
@@ -22,9 +22,10 @@ checkpoint interval, serves the API on a Unix socket. Stops on SIGTERM/SIGINT.
                     (default: the HEFERY_RUN_DIR environment variable)
   --log-level L     overrides the config's logLevel`;
 
-export function buildDeps(config: AgentConfig, log: Logger): DaemonDeps {
+export function buildDeps(config: AgentConfig, log: Logger, logRing?: LogRing): DaemonDeps {
   return {
     log,
+    logRing,
     openSource: (c) => LibvirtStatsSource.open(c.libvirt.uri, { mode: c.libvirt.statsMode, readOnly: c.libvirt.readOnly }),
     predictorFor: predictorFactory(config.modelDir, config.prediction.predictor, log.child('predictor')),
     protection: (ctx) => createProtection(ctx, { libvirtUri: config.libvirt.uri, samplingIntervalMs: config.sampling.intervalMs }),
@@ -72,10 +73,12 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   if (level) config.logLevel = level as LogLevel;
-  const log = createLogger({ level: config.logLevel });
+  // Every line goes to stderr (the journal) and to a ring a remote client can read (agent.log).
+  const logRing = new LogRing();
+  const log = createLogger({ level: config.logLevel, tee: (r) => logRing.push(r) });
   if (!values.config) log.info('no --config given: using the built-in defaults');
 
-  const daemon = await Daemon.start(config, buildDeps(config, log));
+  const daemon = await Daemon.start(config, buildDeps(config, log, logRing));
   // A bug somewhere must not leave replication at a relaxed interval: a stray
   // rejection is logged; an uncaught exception stops the daemon gracefully
   // (protection shutdown = safest interval) and exits 1.

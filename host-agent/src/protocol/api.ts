@@ -144,6 +144,18 @@ export const AgentStatus = obj({
 });
 export type AgentStatus = Infer<typeof AgentStatus>;
 
+export const LogLevelName = oneOf(['debug', 'info', 'warn', 'error'] as const);
+
+/** A line of the agent's own log (agent.log); `seq` counts up from 1, a gap means lines were dropped. */
+export const AgentLogEntry = obj({
+  seq: num({ min: 1, int: true }),
+  ts: ts(),
+  level: LogLevelName,
+  scope: opt(str({ max: 200 })),
+  message: str({ max: 4100 }),
+});
+export type AgentLogEntry = Infer<typeof AgentLogEntry>;
+
 // ---- methods: params and results -------------------------------------------------------
 
 const Empty = obj({});
@@ -161,6 +173,16 @@ export const Methods = {
   'status.subscribe': {
     params: Empty,
     result: AgentStatus,
+  },
+  /**
+   * The newest lines of the agent's own log kept in memory (its stderr goes
+   * to the journal or a file a remote client cannot read), after `after`
+   * (a seq a previous answer gave), oldest first. `nextSeq`: the `after` for
+   * the next call; `oldestSeq`: the oldest line still kept.
+   */
+  'agent.log': {
+    params: obj({ after: opt(num({ min: 0, int: true })), limit: opt(num({ min: 1, max: 2000, int: true })), minLevel: opt(LogLevelName) }),
+    result: obj({ entries: arr(AgentLogEntry, { max: 2000 }), oldestSeq: num({ min: 1, int: true }), nextSeq: num({ min: 1, int: true }) }),
   },
   'domains.list': {
     params: Empty,

@@ -11,7 +11,7 @@ import {
   AgentStatus, Decision, DomainSummary, ErrorCodes, MethodName, Params, PROTOCOL_VERSION, ProtectionStatus, Result, Risk, Sample,
 } from '../protocol/api';
 import { RpcFailure, RpcPeer } from '../protocol/peer';
-import type { Logger } from '../log';
+import type { LogRing, Logger } from '../log';
 import { silentLogger } from '../log';
 import type { AgentInfo, DomainDirectory, HistoryStore, ProtectionService, TrainingService } from './services';
 import { refusal, socketFd, type PeerCredentialsReader } from './peer-access';
@@ -38,6 +38,8 @@ export interface AgentServerOptions {
   protection?: ProtectionService;
   /** The agent's health for agent.status (the daemon's). Absent -> agent.status answers NotFound. */
   status?: () => AgentStatus;
+  /** The agent's recent log for agent.log (serve.ts keeps it). Absent -> agent.log answers NotFound. */
+  logRing?: LogRing;
   log?: Logger;
   /** /etc/group-format file for the group lookup (tests). */
   groupFile?: string;
@@ -62,6 +64,9 @@ interface Connection {
 }
 
 const DEFAULT_HISTORY_LIMIT = 10_000;
+const DEFAULT_LOG_LINES = 500;
+/** An agent.log answer stays well under MAX_MESSAGE_BYTES. */
+const LOG_ANSWER_BYTES = 768 * 1024;
 /** Invalid messages a connection may send before it is closed (a correct client sends none). */
 export const MAX_INVALID_MESSAGES = 100;
 /** Of those, how many are logged one by one. */
@@ -260,6 +265,8 @@ export class AgentServer {
         return this.hello(conn, params as Params<'agent.hello'>);
       case 'agent.status':
         return this.status();
+      case 'agent.log':
+        return this.logTail(params as Params<'agent.log'>);
       case 'status.subscribe': {
         const now = this.status();
         conn.watchesStatus = true;
@@ -325,6 +332,16 @@ export class AgentServer {
   private status(): Result<'agent.status'> {
     if (!this.opts.status) throw new RpcFailure(ErrorCodes.NotFound, 'agent status is not available from this server');
     return this.opts.status();
+  }
+
+  private logTail(p: Params<'agent.log'>): Result<'agent.log'> {
+    if (!this.opts.logRing) throw new RpcFailure(ErrorCodes.NotFound, "this agent keeps no log in memory (its log is on its stderr only)");
+    const r = this.opts.logRing.tail({ after: p.after, limit: p.limit ?? DEFAULT_LOG_LINES, minLevel: p.minLevel });
+    // Newest first until the answer would come near the message limit (escaped text can be longer than it was).
+    let bytes = 0;
+    let from = r.entries.length;
+    while (from > 0 && (bytes += JSON.stringify(r.entries[from - 1]).length + 1) <= LOG_ANSWER_BYTES) from--;
+    return { ...r, entries: r.entries.slice(from) };
   }
 
   private history(p: Params<'samples.history'>): Result<'samples.history'> {
