@@ -199,6 +199,20 @@ step('pin an interval from the palette: the agent applies it; resume automatic m
   await view.locator('.decisions tbody tr[data-kind="resume"]').first().waitFor({ timeout: 30_000 });
 });
 
+step('"Show Agent Log" shows the host agent\'s own log lines, read over the SSH connection', async () => {
+  await wb.runCommand(CMD.agentLog);
+  const lines = wb.page.locator('.part.panel .monaco-editor .view-lines');
+  // The output view shows the end of the channel: every line in the agent's format there must be one the agent wrote.
+  const shown = await until('agent log lines in the output view', async () => {
+    const text = (await lines.innerText()).replace(/\u00a0/g, ' ');
+    const stamped = text.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO |WARN |ERROR) /.test(l));
+    return stamped.length >= 3 ? stamped : undefined;
+  }, 60_000);
+  const written = agent.agentLog();
+  for (const l of shown) assert.ok(written.includes(l.trimEnd()), `shown but not in the agent's stderr:\n${l}`);
+  await wb.screenshot('agent-log');
+});
+
 step('a theme switch recolours the charts from the new --vscode-* values', async () => {
   await wb.focusTab(/Live risk/);
   const view = wb.webview();

@@ -14,6 +14,7 @@ export const CMD = {
   openFrequency: 'Hefery: Open Checkpoint Frequency Panel',
   pin: 'Hefery: Pin Checkpoint Interval',
   resume: 'Hefery: Resume Automatic Mode',
+  agentLog: 'Hefery: Show Agent Log',
   reload: 'Developer: Reload Window',
 };
 

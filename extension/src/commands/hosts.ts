@@ -1,6 +1,8 @@
-// Host commands: add, connect, disconnect, refresh, show the log.
+// Host commands: add, connect, disconnect, refresh, show the extension's log
+// and a host agent's log.
 
 import * as vscode from 'vscode';
+import { AgentLogReader } from '../core/agentLog';
 import { DEFAULT_SOCKET_PATH, parseHostAddress } from '../core/hostConfig';
 import { asHostId, pickHost, showError } from '../pickers';
 import { config } from '../settings';
@@ -13,7 +15,32 @@ export function registerHostCommands(c: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand('hefery.disconnectHost', (arg?: unknown) => disconnect(c, arg)),
     vscode.commands.registerCommand('hefery.refresh', (arg?: unknown) => refresh(c, arg)),
     vscode.commands.registerCommand('hefery.showLog', () => c.log.show()),
+    vscode.commands.registerCommand('hefery.showAgentLog', (arg?: unknown) => showAgentLog(c, arg)),
+    { dispose: () => agentLogs.forEach((v) => v.channel.dispose()) },
   ];
+}
+
+/** Per host: its output view and where the last read stopped. */
+const agentLogs = new Map<string, { channel: vscode.OutputChannel; reader: AgentLogReader }>();
+
+/** Appends the agent's log lines since the last read to the host's "Hefery Agent" view and shows it. */
+async function showAgentLog(c: CommandContext, arg: unknown): Promise<void> {
+  const id = asHostId(arg) ?? (await pickHost(c.model, "Show a Hefery host agent's log", (s) => s === 'connected'));
+  if (!id) return;
+  let view = agentLogs.get(id);
+  try {
+    const api = await c.model.connect(id, { interactive: true });
+    if (!view) {
+      view = { channel: vscode.window.createOutputChannel(`Hefery Agent: ${id}`), reader: new AgentLogReader(id) };
+      agentLogs.set(id, view);
+    }
+    const lines = await view.reader.read(api);
+    for (const l of lines) view.channel.appendLine(l);
+    view.channel.show(true);
+    if (lines.length === 0) vscode.window.setStatusBarMessage(`Hefery: no new agent log lines on ${id}`, 4000);
+  } catch (e) {
+    await showError(`cannot read the agent's log on ${id}: ${(e as Error).message}`, c.log);
+  }
 }
 
 async function connect(c: CommandContext, arg: unknown): Promise<void> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ErrorCodes, type AgentStatus, type Decision, type DomainSummary, type ProtectionStatus, type Risk, type Sample } from '../../../host-agent/src/protocol/api';
 import { RpcFailure } from '../../../host-agent/src/protocol/peer';
 import { AgentServer } from '../../../host-agent/src/rpc/server';
+import type { LogRing } from '../../../host-agent/src/log';
 
 export interface TestAgent {
   server: AgentServer;
@@ -22,8 +23,8 @@ export interface TestAgent {
   health: AgentStatus | null;
   /** Sets `health` and sends status.event to the connections watching it, as the daemon does on a change. */
   setHealth(status: AgentStatus): void;
-  /** Closes the server (every client connection drops) and starts a new one on the same socket. */
-  restart(): Promise<void>;
+  /** Closes the server (every client connection drops) and starts a new one on the same socket (with a new log, when given). */
+  restart(o?: { logRing?: LogRing }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,7 +32,9 @@ export function domainSummary(name: string, over: Partial<DomainSummary> = {}): 
   return { name, uuid: `00000000-0000-4000-8000-${String(name.length).padStart(12, '0')}`, state: 'running', latest: null, risk: null, protection: null, hasModel: false, ...over };
 }
 
-export async function startTestAgent(domains: DomainSummary[] = [domainSummary('web1')]): Promise<TestAgent> {
+/** `logRing`: the agent's in-memory log served by agent.log (none: agent.log answers NotFound). */
+export async function startTestAgent(domains: DomainSummary[] = [domainSummary('web1')], o: { logRing?: LogRing } = {}): Promise<TestAgent> {
+  let logRing = o.logRing;
   const dir = mkdtempSync(join(tmpdir(), 'hefery-test-agent-'));
   const socketPath = join(dir, 'agent.sock');
   const decisions: Decision[] = [];
@@ -49,6 +52,7 @@ export async function startTestAgent(domains: DomainSummary[] = [domainSummary('
       decisions: () => decisions,
       markIncident: () => 1,
     },
+    ...(logRing ? { logRing } : {}),
   });
   const agent: TestAgent = {
     server: make(),
@@ -71,7 +75,8 @@ export async function startTestAgent(domains: DomainSummary[] = [domainSummary('
       agent.server.publishSample(sample, r, protection);
       return sample;
     },
-    async restart() {
+    async restart(r = {}) {
+      logRing = r.logRing ?? logRing;
       await agent.server.close();
       agent.server = make();
       await agent.server.listen();
