@@ -1,9 +1,10 @@
-// The response-time experiment's section of the results page: fixed
-// short-interval Remus against the adaptive interval, as recorded by the
-// nested Xen lane (`bash scripts/test-xen.sh --record response` writes
-// results/xen-lane/response.json; test/xen/response.xen.ts, docs/xen-lane.md).
-// Reads the recorded file, checks the parts it shows, and writes the tables
-// and one plot (response-time.svg). Pure apart from the plot file.
+// The response-time experiments' sections of the results page: fixed
+// short-interval Remus against an adaptive interval, as recorded by the
+// nested Xen lane (docs/xen-lane.md): `agent.json` (test/xen/agent.xen.ts:
+// Hefery's agent in dom0 decides the interval from the HMM's risk) and
+// `response.json` (test/xen/response.xen.ts: a scripted schedule, the best
+// case for a given lead). Reads a recorded file, checks the parts it shows,
+// and writes the tables and one plot. Pure apart from the plot file.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +32,22 @@ export interface ResponseReport {
   /** Period names in run order (stable, warning, fault). */
   periods: string[];
   ratios: Map<string, number>;
-  /** Per adaptive run: how long before the fault the short interval was in effect, and the restart gap. */
+  /** Per scripted adaptive run: how long before the fault the short interval was in effect, and the restart gap. */
   tightens: Array<{ mode: string; gapMs: number; inEffectBeforeFaultS: number }>;
+  /** Per run where the agent decided: what it did around the fault (seconds from the fault's start). */
+  agentRuns: AgentRun[];
+}
+
+export interface AgentRun {
+  mode: string;
+  relaxedAfterS: number | null;
+  firstRiskAboveRaiseS: number | null;
+  tightenRequestedS: number | null;
+  tightenedInEffectS: number | null;
+  tightenedBeforeFailureS: number | null;
+  tightenRestartGapS: number | null;
+  maxRisk: number | null;
+  stableSamplesAboveRaise: string;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,18 +85,30 @@ export function parseResponseReport(raw: unknown, file: string): ResponseReport 
     for (const [k, v] of Object.entries(raw.ratios)) if (isNum(v)) ratios.set(k, v);
   }
   const tightens: ResponseReport['tightens'] = [];
+  const agentRuns: AgentRun[] = [];
+  const numOrNull = (v: unknown) => (isNum(v) ? v : null);
   for (const r of raw.runs as unknown[]) {
     if (isObj(r) && isObj(r.tighten) && isNum(r.tighten.gapMs) && isNum(r.tighten.inEffectBeforeFaultS)) {
       tightens.push({ mode: String(r.mode), gapMs: r.tighten.gapMs, inEffectBeforeFaultS: r.tighten.inEffectBeforeFaultS });
     }
+    if (isObj(r) && isObj(r.fault)) {
+      const f = r.fault;
+      agentRuns.push({
+        mode: String(r.mode), relaxedAfterS: numOrNull(r.relaxedAfterS), firstRiskAboveRaiseS: numOrNull(f.firstRiskAboveRaiseS), tightenRequestedS: numOrNull(f.tightenRequestedS),
+        tightenedInEffectS: numOrNull(f.tightenedInEffectS), tightenedBeforeFailureS: numOrNull(f.tightenedBeforeFailureS), tightenRestartGapS: numOrNull(f.tightenRestartGapS),
+        maxRisk: numOrNull(f.maxRisk), stableSamplesAboveRaise: typeof f.stableSamplesAboveRaise === 'string' ? f.stableSamplesAboveRaise : '?',
+      });
+    }
   }
-  return { when: typeof raw.when === 'string' ? raw.when : '?', knobs: isObj(raw.knobs) ? raw.knobs : {}, modes, periods, ratios, tightens };
+  return { when: typeof raw.when === 'string' ? raw.when : '?', knobs: isObj(raw.knobs) ? raw.knobs : {}, modes, periods, ratios, tightens, agentRuns };
 }
 
 /** Words for the ratio keys test/xen/response.xen.ts writes; others are shown by their key. */
 const RATIO_LABELS: Record<string, string> = {
   stableLatencyFixedOverAdaptive: 'mean latency while stable, fixed / adaptive',
   stableThroughputAdaptiveOverFixed: 'throughput while stable, adaptive / fixed',
+  faultLatencyFixedOverAdaptive: 'mean latency during the fault, fixed / adaptive',
+  faultThroughputAdaptiveOverFixed: 'throughput during the fault, adaptive / fixed',
   totalLatencyFixedOverAdaptive: 'mean latency over the whole run, fixed / adaptive',
   totalThroughputAdaptiveOverFixed: 'throughput over the whole run, adaptive / fixed',
   checkpointsFixedOverAdaptive: 'checkpoints sent, fixed / adaptive',
@@ -89,11 +116,40 @@ const RATIO_LABELS: Record<string, string> = {
   adaptiveLatencyOverUnreplicated: 'mean latency, adaptive / unreplicated',
 };
 
-/** What each mode of test/xen/response.xen.ts is; a mode not listed here is shown by its name. */
-const MODE_LABELS: Record<string, string> = {
-  unreplicated: 'no replication (the guest alone, for scale)',
-  fixed: '`xl remus` at the short interval throughout',
-  adaptive: 'a scripted schedule, not the agent: the relaxed interval while stable, tightened to the short one a fixed lead before the fault (the best case for that lead)',
+/** One experiment on the page: which recorded file, and what its modes mean. */
+export interface Experiment {
+  heading: string;
+  /** What was run (markdown), before the settings. */
+  intro: string;
+  command: string;
+  modeLabels: Record<string, string>;
+  /** The plot's file name in the results directory. */
+  plot: string;
+}
+
+/** test/xen/agent.xen.ts: the closed loop. */
+export const AGENT_EXPERIMENT: Experiment = {
+  heading: 'Response time: fixed Remus against the interval Hefery\'s agent decides (nested Xen lane, closed loop)',
+  intro: 'Hefery\'s agent runs in the nested dom0: it samples the PVH guest through libvirt\'s Xen driver, scores it with the HMM trained in the lane on the guest\'s own history, and its policy drives real `xl remus` through the xen-remus backend. A web server in the guest under wrk; per run a stable period, then a fault (a CPU runaway in the guest) whose end is where the failure would be. The modes alternate in one lane boot (ABBA) and the ratios are taken between them in that same boot, since nested TCG inflates every absolute figure.',
+  command: 'bash scripts/test-xen.sh --record agent',
+  modeLabels: {
+    fixed: 'the agent\'s safe interval pinned by an operator (`interval.pin`): `xl remus` at the short interval throughout',
+    adaptive: 'the agent deciding (`interval.resume`): HMM risk → policy → xen-remus backend',
+  },
+  plot: 'response-time-agent.svg',
+};
+
+/** test/xen/response.xen.ts: a scripted schedule. */
+export const SCRIPTED_EXPERIMENT: Experiment = {
+  heading: 'Response time: fixed Remus against a scripted adaptive schedule (nested Xen lane)',
+  intro: 'A web server in a PVH guest replicated by real `xl remus` under Hefery\'s xen-remus backend, loaded by wrk, through a stable period, a warning period and an injected fault; the modes alternate in one lane boot (ABBA), and the ratios are taken between them in that same boot, since nested TCG inflates every absolute figure.',
+  command: 'bash scripts/test-xen.sh --record response',
+  modeLabels: {
+    unreplicated: 'no replication (the guest alone, for scale)',
+    fixed: '`xl remus` at the short interval throughout',
+    adaptive: 'a scripted schedule, not the agent: the relaxed interval while stable, tightened to the short one a fixed lead before the fault (the best case for that lead)',
+  },
+  plot: 'response-time.svg',
 };
 
 const MODE_COLORS = ['#7f7f7f', '#d62728', '#1f77b4', '#2ca02c', '#9467bd'];
@@ -109,9 +165,9 @@ function plotPanels(r: ResponseReport): PanelOptions[] {
   ];
 }
 
-/** The section's markdown lines; writes response-time.svg into outDir. */
-export function responseSection(r: ResponseReport, o: { outDir: string; table: (header: string[], rows: string[][]) => string; source: string }): string[] {
-  writeFileSync(join(o.outDir, 'response-time.svg'), svgDocument(plotPanels(r)));
+/** The section's markdown lines; writes the experiment's plot into outDir. */
+export function responseSection(r: ResponseReport, x: Experiment, o: { outDir: string; table: (header: string[], rows: string[][]) => string; source: string }): string[] {
+  writeFileSync(join(o.outDir, x.plot), svgDocument(plotPanels(r)));
   const knobs = Object.entries(r.knobs).map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
   const rows: string[][] = [];
   for (const [mode, m] of r.modes) {
@@ -124,18 +180,16 @@ export function responseSection(r: ResponseReport, o: { outDir: string; table: (
   const ratioRows = [...r.ratios].map(([k, v]) => [RATIO_LABELS[k] ?? k, v.toFixed(2)]);
   const checkpointRows = [...r.modes].map(([mode, m]) => [mode, String(m.runs), String(m.checkpoints)]);
   const out = [
-    '## Response time: fixed short-interval Remus against the adaptive interval (nested Xen lane)',
+    `## ${x.heading}`,
     '',
-    `Recorded ${r.when} by \`bash scripts/test-xen.sh --record response\` (${o.source}; the lane and what nested emulation distorts: [docs/xen-lane.md](../docs/xen-lane.md)). ` +
-      'A web server in a PVH guest replicated by real `xl remus` under Hefery\'s xen-remus backend, loaded by wrk, through a stable period, a warning period and an injected fault; ' +
-      'the modes alternate in one lane boot (ABBA), and the ratios are taken between them in that same boot, since nested TCG inflates every absolute figure.' +
+    `Recorded ${r.when} by \`${x.command}\` (${o.source}; the lane and what nested emulation distorts: [docs/xen-lane.md](../docs/xen-lane.md)). ${x.intro}` +
       (knobs ? ` Settings: ${knobs}.` : ''),
     '',
     'Modes:',
     '',
-    ...[...r.modes.keys()].map((m) => `- **${m}**: ${MODE_LABELS[m] ?? 'see docs/xen-lane.md'}`),
+    ...[...r.modes.keys()].map((m) => `- **${m}**: ${x.modeLabels[m] ?? 'see docs/xen-lane.md'}`),
     '',
-    '![response time and throughput per period](response-time.svg)',
+    `![response time and throughput per period](${x.plot})`,
     '',
     o.table(['mode', 'period', 'requests', 'requests/s', 'mean latency (ms)'], rows),
     '',
@@ -144,6 +198,18 @@ export function responseSection(r: ResponseReport, o: { outDir: string; table: (
     o.table(['mode', 'runs', 'checkpoints sent'], checkpointRows),
     '',
   ];
+  if (r.agentRuns.length) {
+    const s = (v: number | null) => (v === null ? 'never' : `${v.toFixed(1)} s`);
+    out.push(
+      'What the agent did in each of its runs, in seconds from the fault\'s start (negative: before it). A tighten restarts Remus, so the short interval is in effect only after the restart gap; "before the failure" is how long the short interval was in effect before the end of the fault window:',
+      '',
+      o.table(
+        ['run', 'relaxed after (s from resume)', 'stable samples at or above the raise line', 'risk first at the raise line', 'tighten asked', 'restart gap', 'short interval in effect', 'in effect before the failure', 'highest risk'],
+        r.agentRuns.map((a, i) => [String(i + 1), a.relaxedAfterS === null ? 'did not relax' : `${a.relaxedAfterS.toFixed(1)} s`, a.stableSamplesAboveRaise, s(a.firstRiskAboveRaiseS), s(a.tightenRequestedS), s(a.tightenRestartGapS), s(a.tightenedInEffectS), s(a.tightenedBeforeFailureS), a.maxRisk === null ? '-' : a.maxRisk.toFixed(2)]),
+      ),
+      '',
+    );
+  }
   if (r.tightens.length) {
     out.push(
       'When the interval tightened, per adaptive run (a tighten restarts Remus: the gap is the time the guest was unprotected; "in effect before the fault": negative means late):',

@@ -6,9 +6,10 @@
 // Bounded: a few seconds for the baselines on the 9 NAB files. --record-scenarios
 // first records the failure scenarios on the real test guest into the traces
 // directory (scripts/scenarios/run.ts; minutes per run, see docs/scenarios.md).
-// --record-xen first runs the response-time experiment on the nested Xen lane
-// (`bash scripts/test-xen.sh --record response`, 30-40 minutes); the page's
-// response-time section reads what the lane recorded (results/xen-lane/).
+// --record-xen first runs the response-time experiments on the nested Xen lane
+// (`bash scripts/test-xen.sh --record agent`, then `... response`: the agent
+// deciding, and a scripted schedule; over an hour); the page's response-time
+// sections read what the lane recorded (results/xen-lane/).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import type { Trace } from '../host-agent/src/evaluation/types';
 import { DEFAULT_POLICY } from '../host-agent/src/policy';
 import { heldOutPlots, heldOutSection } from './scenarios/held-out-section';
 import { kindsIn, scenarioSection } from './scenarios/results-section';
-import { parseResponseReport, responseSection } from './response-section';
+import { AGENT_EXPERIMENT, parseResponseReport, responseSection, SCRIPTED_EXPERIMENT } from './response-section';
 
 const ROOT = resolve(__dirname, '..');
 const COLORS: Record<string, string> = { hmm: '#1f77b4', 'hmm-select': '#9467bd', threshold: '#d62728', 'threshold-binary': '#ff7f0e', ewma: '#2ca02c' };
@@ -140,8 +141,10 @@ async function main(): Promise<void> {
   }
   const xenDir = resolve(values['xen-lane'] ?? join(ROOT, 'results', 'xen-lane'));
   if (values['record-xen']) {
-    const r = spawnSync('bash', [join(ROOT, 'scripts', 'test-xen.sh'), '--record', 'response'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`the response-time experiment on the nested Xen lane failed (exit ${r.status ?? r.signal}): scripts/test-xen.sh --record response`);
+    for (const lane of ['agent', 'response']) {
+      const r = spawnSync('bash', [join(ROOT, 'scripts', 'test-xen.sh'), '--record', lane], { cwd: ROOT, stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`the ${lane} experiment on the nested Xen lane failed (exit ${r.status ?? r.signal}): scripts/test-xen.sh --record ${lane}`);
+    }
   }
 
   const wanted = (values.detectors ?? 'hmm,threshold,threshold-binary,ewma').split(',').map((s) => s.trim()).filter(Boolean);
@@ -242,11 +245,13 @@ async function main(): Promise<void> {
     for (const r of reports) md.push(`### ${r.detector}: sweep (in-sample)`, '', sweepTable(r), '');
   } else md.push('## Recorded fault-injection traces', '', 'None yet: `traces/` does not exist (the scenario recorder writes it).', '');
   md.push(...nabMd);
-  const responseFile = join(xenDir, 'response.json');
-  if (existsSync(responseFile)) {
-    const report = parseResponseReport(JSON.parse(readFileSync(responseFile, 'utf8')), responseFile);
-    md.push(...responseSection(report, { outDir, table: mdTable, source: `[${relative(outDir, responseFile)}](${relative(outDir, responseFile)})` }));
-  } else md.push('## Response time: fixed against adaptive Remus', '', `Not recorded yet: no ${responseFile} (\`node --import tsx scripts/results.ts --record-xen\` runs the nested Xen lane's experiment first).`, '');
+  for (const [file, experiment] of [['agent.json', AGENT_EXPERIMENT], ['response.json', SCRIPTED_EXPERIMENT]] as const) {
+    const path = join(xenDir, file);
+    if (existsSync(path)) {
+      const report = parseResponseReport(JSON.parse(readFileSync(path, 'utf8')), path);
+      md.push(...responseSection(report, experiment, { outDir, table: mdTable, source: `[${relative(outDir, path)}](${relative(outDir, path)})` }));
+    } else md.push(`## ${experiment.heading}`, '', `Not recorded yet: no ${relative(ROOT, path)} (\`node --import tsx scripts/results.ts --record-xen\` runs the nested Xen lane's experiments first).`, '');
+  }
 
   md.push(`_Run time ${((performance.now() - t0) / 1000).toFixed(1)} s._`, '');
   writeFileSync(join(outDir, 'README.md'), md.join('\n'));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseResponseReport, responseSection } from '../../../scripts/response-section';
+import { AGENT_EXPERIMENT, parseResponseReport, responseSection, SCRIPTED_EXPERIMENT } from '../../../scripts/response-section';
 
 const table = (h: string[], rows: string[][]) => [h.join('|'), ...rows.map((r) => r.join('|'))].join('\n');
 
@@ -35,7 +35,7 @@ test('the section shows every mode and period, the ratios (known ones in words, 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const report = parseResponseReport(recorded(), 'response.json');
   assert.deepEqual(report.periods, ['stable', 'warning', 'fault']);
-  const md = responseSection(report, { outDir: dir, table, source: 'response.json' }).join('\n');
+  const md = responseSection(report, SCRIPTED_EXPERIMENT, { outDir: dir, table, source: 'response.json' }).join('\n');
   assert.match(md, /^fixed\|stable\|60\|0\.67\|3506$/m);
   assert.match(md, /^adaptive\|\*\*whole run\*\*\|1213\|4\.04\|1102$/m);
   assert.match(md, /^mean latency while stable, fixed \/ adaptive\|3\.25$/m);
@@ -49,6 +49,30 @@ test('the section shows every mode and period, the ratios (known ones in words, 
   assert.match(svg, />Mean response time per period \(ms\)</);
   assert.match(md, /^- \*\*adaptive\*\*: a scripted schedule, not the agent/m);
   for (const mode of ['fixed', 'adaptive']) assert.match(svg, new RegExp(`>${mode}<`), `legend names ${mode}`);
+});
+
+test('the closed-loop experiment (agent.json): stable and fault periods, and what the agent did in each run', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hefery-response-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const seg = ['stable', 'fault'].map((name) => ({ name }));
+  const fault = (inEffect: number | null) => ({ stableSamplesAboveRaise: '0 of 60', firstRiskAboveRaiseS: 9.5, tightenRestartGapS: 40.2, tightenRequestedS: 10.1, maxRisk: 0.97, tightenedInEffectS: inEffect, tightenedBeforeFailureS: inEffect === null ? null : 120 - inEffect, intervalDuringFaultMs: [5000, 200] });
+  const report = parseResponseReport({
+    when: 'w', knobs: { safeMs: 200 },
+    runs: [{ mode: 'fixed', segments: seg }, { mode: 'adaptive', relaxedAfterS: 75.3, segments: seg, fault: fault(50.3) }, { mode: 'adaptive', relaxedAfterS: null, segments: seg, fault: fault(null) }],
+    byMode: {
+      fixed: { runs: 1, stable: period(50, 0.8, 3000), fault: period(30, 0.25, 9000), total: period(80, 0.44, 5250), checkpoints: 500, stableCheckpoints: 200 },
+      adaptive: { runs: 2, stable: period(400, 3.3, 900), fault: period(60, 0.25, 7000), total: period(460, 1.5, 1700), checkpoints: 300, stableCheckpoints: 40 },
+    },
+    ratios: { faultLatencyFixedOverAdaptive: 1.29 },
+  }, 'agent.json');
+  const md = responseSection(report, AGENT_EXPERIMENT, { outDir: dir, table, source: 'agent.json' }).join('\n');
+  assert.match(md, /^## Response time: fixed Remus against the interval Hefery's agent decides/m);
+  assert.match(md, /^- \*\*adaptive\*\*: the agent deciding/m);
+  assert.match(md, /^adaptive\|fault\|60\|0\.25\|7000$/m);
+  assert.match(md, /^mean latency during the fault, fixed \/ adaptive\|1\.29$/m);
+  assert.match(md, /^1\|75\.3 s\|0 of 60\|9\.5 s\|10\.1 s\|40\.2 s\|50\.3 s\|69\.7 s\|0\.97$/m);
+  assert.match(md, /^2\|did not relax\|0 of 60\|9\.5 s\|10\.1 s\|40\.2 s\|never\|never\|0\.97$/m);
+  assert.match(readFileSync(join(dir, 'response-time-agent.svg'), 'utf8'), />Throughput per period \(requests\/s\)</);
 });
 
 test('a recorded file of another shape is an error naming the field', () => {
