@@ -12,7 +12,7 @@
 // their network), so nothing waits for them to boot.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainXml, ensureGuestImage, GUEST_DIR } from '../../fixtures/guest';
@@ -144,7 +144,9 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
     },
     async stop() {
       if (holder.exitCode === null && holder.signalCode === null) {
-        for (const d of domains) {
+        // Every domain this libvirtd knows, not only those created here: a test may rename one and start it again.
+        const known = await virsh('list', '--all', '--name').then((out) => out.split('\n').map((l) => l.trim()).filter(Boolean), () => []);
+        for (const d of new Set([...domains, ...known])) {
           await virsh('destroy', d).catch(() => undefined);
           await virsh('undefine', d).catch(() => undefined);
         }
@@ -156,6 +158,8 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
         holder.kill('SIGKILL');
         await holderGone;
       }
+      // A QEMU that outlived its libvirtd (killed mid-test) still runs on an overlay in `work`: end it before the files go.
+      for (const pid of processesMentioning(work)) process.kill(pid, 'SIGKILL');
       rmSync(work, { recursive: true, force: true });
     },
   };
@@ -166,4 +170,19 @@ export async function startPrivateLibvirt(): Promise<PrivateLibvirt> {
     throw e;
   }
   return lv;
+}
+
+/** Pids of the processes whose command line mentions `text` (from /proc; not this process). */
+function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
