@@ -25,6 +25,12 @@ fi
 if compgen -G "test/e2e/*.e2e.ts" >/dev/null; then
   run node --import tsx --test --test-concurrency=1 --test-reporter=spec $(ls test/e2e/*.e2e.ts | sort)
 fi
+# Nothing may outlive the suites: guests, namespaces, bridges, sshd, agents, browsers.
+echo "== bash scripts/leftovers.sh"
+if ! bash scripts/leftovers.sh 2>&1 | tee -a .artifacts/test-output.txt; then
+  echo "the tests left the processes, domains or links above behind"
+  status=1
+fi
 passed=$(awk '/^ℹ pass /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
 failed=$(awk '/^ℹ fail /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
 skipped=$(awk '/^ℹ skipped /{s+=$3} END{print s+0}' .artifacts/test-output.txt)
