@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The opt-in nested Xen Remus lane (not part of scripts/test.sh: 10-20 minutes).
+# The opt-in nested Xen Remus lane (not part of scripts/test.sh: 15-40 minutes per test).
 # Builds the lane (scripts/xen-lane/build.sh, cached in .cache/xen-lane/), boots
 # Xen 4.17 nested in QEMU (TCG) and runs test/xen/*.xen.ts against real
 # `xl remus` driven by Hefery's xen-remus backend.
 #   bash scripts/test-xen.sh            run the lane test
 #   bash scripts/test-xen.sh --record   also copy the run's figures to results/xen-lane/
-#   bash scripts/test-xen.sh [--record] remus|response   only test/xen/NAME.xen.ts
+#   bash scripts/test-xen.sh [--record] remus|response|agent   only test/xen/NAME.xen.ts
+#                                       (agent: Hefery's agent in dom0 drives xl remus)
 # Needs root, qemu-system-x86 and the project's npm dependencies (scripts/setup.sh).
 # Best run on an otherwise idle machine: nested TCG's clock breaks under heavy load.
 set -euo pipefail

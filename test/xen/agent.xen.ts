@@ -33,8 +33,8 @@
 // .artifacts/xen-lane/agent.json.
 //
 // Knobs: HEFERY_XL_SHORT_MS (200), HEFERY_XL_RELAXED_MS (5000),
-// HEFERY_XL_NORMAL_S (120), HEFERY_XL_INCIDENT_S (60), HEFERY_XL_STABLE_S (60),
-// HEFERY_XL_FAULT_S (120), HEFERY_XL_MODES (fixed,adaptive,adaptive,fixed).
+// HEFERY_XL_NORMAL_S (120), HEFERY_XL_INCIDENT_S (90), HEFERY_XL_STABLE_S (60),
+// HEFERY_XL_FAULT_S (120), HEFERY_XL_FAULT_STAGES (3), HEFERY_XL_MODES (fixed,adaptive,adaptive,fixed).
 
 import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
@@ -45,9 +45,10 @@ import { diagnose, GUEST, GUEST_ADDR, say, startLane, writeArtifact, type Lane }
 import { combineWrk, runWrk, type WrkResult } from './wrk';
 
 const NORMAL_S = Number(process.env.HEFERY_XL_NORMAL_S ?? 120);
-const INCIDENT_S = Number(process.env.HEFERY_XL_INCIDENT_S ?? 60);
+const INCIDENT_S = Number(process.env.HEFERY_XL_INCIDENT_S ?? 90);
 const STABLE_S = Number(process.env.HEFERY_XL_STABLE_S ?? 60);
 const FAULT_S = Number(process.env.HEFERY_XL_FAULT_S ?? 120);
+const FAULT_STAGES = Number(process.env.HEFERY_XL_FAULT_STAGES ?? 3);
 const MODES = (process.env.HEFERY_XL_MODES ?? 'fixed,adaptive,adaptive,fixed').split(',') as Mode[];
 const MIN = 60_000;
 const URL = `http://${GUEST_ADDR}/`;
@@ -74,6 +75,7 @@ interface Run {
     stableSamplesAboveRaise: string;
     firstRiskAboveRaiseS: number | null;
     tightenRestartGapS: number | null;
+    tightenRequestedS: number | null;
     maxRisk: number | null;
     tightenedInEffectS: number | null;
     tightenedBeforeFailureS: number | null;
@@ -111,6 +113,24 @@ after(async () => {
   say(`figures written to ${writeArtifact('agent.json', JSON.stringify(report, null, 2) + '\n')}`);
   if (session) writeArtifact('agent-events.jsonl', session.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
 });
+
+/**
+ * A fault that develops: STAGES CPU runaways in the guest (`/cgi-bin/cpu`),
+ * one more every secs/STAGES s, all ending together after `secs` (so the
+ * guest recovers by itself). Under wrk a single busy loop barely shows in
+ * libxl's stats (the loaded httpd already keeps the one vCPU busy and the
+ * scheduler shares it); each added loop takes a further share from httpd.
+ * Resolves when the last stage is injected.
+ */
+async function developingFault(secs: number): Promise<void> {
+  assert.ok(lane);
+  for (let i = 0; i < FAULT_STAGES; i++) {
+    const left = Math.round(secs - (i * secs) / FAULT_STAGES);
+    const hog = await lane.http(`/cgi-bin/cpu?secs=${left}`, 60);
+    assert.match(hog ?? '', /cpu \d+ s started/, `the fault (stage ${i + 1}) could not be injected: ${hog}`);
+    if (i < FAULT_STAGES - 1) await new Promise((r) => setTimeout(r, (secs * 1000) / FAULT_STAGES - 1000));
+  }
+}
 
 /** A wait's event, or null when it timed out. */
 async function waitOrNull<T>(p: Promise<T>): Promise<T | null> {
@@ -167,11 +187,9 @@ test("a model trained from the guest's own history in the lane (normal at both i
   assert.equal(pin.applied, true, `pin ${RELAXED_MS} ms: ${JSON.stringify(pin)}${diagnose(lane)}`);
   await runWrk(URL, { seconds: NORMAL_S });
   const from = await s.wallNow();
-  const hog = await lane.http(`/cgi-bin/cpu?secs=${INCIDENT_S}`, 60);
-  assert.match(hog ?? '', /cpu \d+ s started/, `the incident could not be injected: ${hog}`);
-  await runWrk(URL, { seconds: INCIDENT_S });
+  await Promise.all([runWrk(URL, { seconds: INCIDENT_S }), developingFault(INCIDENT_S)]);
   const to = await s.wallNow();
-  const mark = await s.call<{ id: number }>('incidents.mark', { domain: GUEST, from, to, health: 'abnormal', note: `xen-lane: CPU runaway ${INCIDENT_S} s under wrk` });
+  const mark = await s.call<{ id: number }>('incidents.mark', { domain: GUEST, from, to, health: 'abnormal', note: `xen-lane: CPU runaway in ${FAULT_STAGES} stages, ${INCIDENT_S} s under wrk` });
   say(`incident ${mark.id} marked (${seconds(to - from)} s); recovery under wrk`);
   await runWrk(URL, { seconds: 30 });
 
@@ -196,16 +214,19 @@ async function run(mode: Mode): Promise<Run> {
     const pin = await s.call<Decision>('interval.pin', { domain: GUEST, intervalMs: SAFE_MS, expiresAt: null, who: 'xen-lane: fixed' }, 15 * MIN);
     assert.equal(pin.applied, true, `pin ${SAFE_MS} ms: ${JSON.stringify(pin)}${diagnose(lane)}`);
   } else {
-    await s.call<Decision>('interval.resume', { domain: GUEST, who: 'xen-lane: adaptive' }, 15 * MIN);
+    // After a fixed run: end its pin. After an adaptive run the agent is in automatic mode already.
+    await s.call<Decision>('interval.resume', { domain: GUEST, who: 'xen-lane: adaptive' }, 15 * MIN).catch((e: Error) => {
+      if (!/is not pinned/.test(e.message)) throw e;
+    });
     // The policy relaxes after its dwell with the risk under `lower`; the decision is recorded once xl replicates at it.
     const relax = await waitOrNull(s.waitFor((e) => e.ev === 'decision' && e.t > tStart && (e.decision as Decision).newIntervalMs === RELAXED_MS && (e.decision as Decision).applied, 6 * MIN, 'the agent relaxing'));
     relaxedAfterS = relax ? seconds(relax.t - tStart) : null;
     say(`  agent relaxed to ${RELAXED_MS} ms: ${relaxedAfterS === null ? 'no (within 6 min)' : `after ${relaxedAfterS} s`}`);
   }
   const segments: Segment[] = [];
-  const segment = async (name: Segment['name'], secs: number): Promise<void> => {
+  const segment = async (name: Segment['name'], secs: number, during?: () => Promise<void>): Promise<void> => {
     const from = await s.mark();
-    const wrk = await runWrk(URL, { seconds: secs });
+    const [wrk] = await Promise.all([runWrk(URL, { seconds: secs }), during?.()]);
     const to = await s.mark();
     const checkpoints = xlTimes(s.events, SENT, from, to).length;
     const applied = xlTimes(s.events, APPLIED, from, to).length;
@@ -214,9 +235,7 @@ async function run(mode: Mode): Promise<Run> {
   };
   await segment('stable', STABLE_S);
   const tFault = await s.mark();
-  const hog = await lane.http(`/cgi-bin/cpu?secs=${FAULT_S}`, 60);
-  assert.match(hog ?? '', /cpu \d+ s started/, `the fault could not be injected: ${hog}`);
-  await segment('fault', FAULT_S);
+  await segment('fault', FAULT_S, () => developingFault(FAULT_S));
   const tFailure = tFault + FAULT_S * 1000;
   if (mode === 'adaptive' && s.samples().some((e) => e.t >= tFault && (e.risk?.next ?? 0) >= RAISE)) {
     // The agent decided to tighten; its decision is recorded once the restarted xl replicates (the Remus gap).
@@ -241,6 +260,8 @@ async function run(mode: Mode): Promise<Run> {
       stableSamplesAboveRaise: `${stable.filter((e) => (e.risk?.next ?? 0) >= RAISE).length} of ${stable.length}`,
       firstRiskAboveRaiseS: firstRaise ? seconds(firstRaise.t - tFault) : null,
       tightenRestartGapS: Number.isFinite(gapMs) ? seconds(gapMs) : null,
+      // Negative: the agent asked for the tighten before the fault began (a false alarm in the stable period, or luck).
+      tightenRequestedS: inEffect !== null && Number.isFinite(gapMs) ? seconds(inEffect - gapMs - tFault) : null,
       maxRisk: during.length ? Math.max(...during.map((e) => e.risk?.next ?? 0)) : null,
       tightenedInEffectS: inEffect === null ? null : seconds(inEffect - tFault),
       tightenedBeforeFailureS: inEffect === null ? null : seconds(tFailure - inEffect),
