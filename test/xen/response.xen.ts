@@ -9,9 +9,9 @@
 // The runs go unreplicated, fixed, adaptive, adaptive, fixed, unreplicated
 // (ABBA), so a drift of the shared machine's load weighs on both modes alike;
 // ratios are taken between the modes' sums within this one lane boot.
-// The adaptive run is a SCRIPTED schedule standing in for the predictor (the
-// HMM needs libvirt stats of the guest, which a Xen dom0 without libvirt here
-// does not give): it relaxes and tightens through Hefery's xen-remus backend,
+// The adaptive run is a SCRIPTED schedule standing in for a predictor with a
+// LEAD s warning (the best case for that lead; agent.xen.ts runs the agent
+// itself, HMM and policy, in dom0): it relaxes and tightens through Hefery's xen-remus backend,
 // as the policy would with a prediction LEAD s ahead. Each change is a real
 // restart of `xl remus` (libxl fixes the interval), so its unprotected gap is
 // measured and reported too.
