@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { svgDocument, type PanelOptions } from '../host-agent/src/evaluation/svg';
+import { combineWrk } from '../test/xen/wrk';
 
 /** One mode's sums over one period (a segment of the run, or the whole run). */
 interface PeriodSums {
@@ -32,6 +33,8 @@ export interface ResponseReport {
   /** Period names in run order (stable, warning, fault). */
   periods: string[];
   ratios: Map<string, number>;
+  /** true: the file had no per-mode sums (its run stopped at an assertion), they were added up here from its runs. */
+  derived: boolean;
   /** Per scripted adaptive run: how long before the fault the short interval was in effect, and the restart gap. */
   tightens: Array<{ mode: string; gapMs: number; inEffectBeforeFaultS: number }>;
   /** Per run where the agent decided: what it did around the fault (seconds from the fault's start). */
@@ -60,12 +63,62 @@ function periodSums(v: unknown, where: string): PeriodSums {
   return { requests: v.requests, perSecond: v.perSecond, meanLatencyMs: v.meanLatencyMs };
 }
 
-/** Parses response.json; a file of another shape is an error naming the field. */
-export function parseResponseReport(raw: unknown, file: string): ResponseReport {
-  if (!isObj(raw)) throw new Error(`${file}: expected a JSON object`);
+interface RecordedSegment {
+  name: string;
+  wrk: { seconds: number; requests: number; latencyMs: { mean: number } };
+  checkpoints: number;
+}
+
+function recordedSegment(s: unknown, where: string): RecordedSegment {
+  if (!isObj(s) || typeof s.name !== 'string' || !isObj(s.wrk) || !isNum(s.wrk.seconds) || !isNum(s.wrk.requests) || !isObj(s.wrk.latencyMs) || !isNum(s.wrk.latencyMs.mean) || !isNum(s.checkpoints)) {
+    throw new Error(`${where}: expected {name, wrk: {seconds, requests, latencyMs: {mean}}, checkpoints}`);
+  }
+  return s as unknown as RecordedSegment;
+}
+
+/**
+ * The per-mode sums and same-boot ratios of a file without them (a lane run
+ * that stopped at an assertion after its runs were recorded), added up from
+ * its runs as the lane test does (test/xen/wrk.ts combineWrk).
+ */
+function deriveSums(runs: unknown[], file: string): { byMode: Record<string, unknown>; ratios: Record<string, number> } {
+  const byRun = runs.map((r, i) => {
+    if (!isObj(r) || typeof r.mode !== 'string' || !Array.isArray(r.segments)) throw new Error(`${file}: runs[${i}]: expected {mode, segments}`);
+    return { mode: r.mode, segments: r.segments.map((s, j) => recordedSegment(s, `${file}: runs[${i}].segments[${j}]`)) };
+  });
+  const byMode: Record<string, Record<string, unknown>> = {};
+  for (const mode of new Set(byRun.map((r) => r.mode))) {
+    const rs = byRun.filter((r) => r.mode === mode);
+    const m: Record<string, unknown> = { runs: rs.length, checkpoints: rs.reduce((a, r) => a + r.segments.reduce((b, s) => b + s.checkpoints, 0), 0) };
+    for (const name of new Set(rs.flatMap((r) => r.segments.map((s) => s.name)))) m[name] = combineWrk(rs.flatMap((r) => r.segments.filter((s) => s.name === name).map((s) => s.wrk as Parameters<typeof combineWrk>[0][number])));
+    m.total = combineWrk(rs.flatMap((r) => r.segments.map((s) => s.wrk as Parameters<typeof combineWrk>[0][number])));
+    byMode[mode] = m;
+  }
+  const ratios: Record<string, number> = {};
+  const f = byMode.fixed as Record<string, PeriodSums | number> | undefined;
+  const a = byMode.adaptive as Record<string, PeriodSums | number> | undefined;
+  if (f && a) {
+    const ratio = (x: number, y: number) => Math.round((x / Math.max(y, 1e-9)) * 100) / 100;
+    for (const period of ['stable', 'fault', 'total']) {
+      const fp = f[period] as PeriodSums | undefined;
+      const ap = a[period] as PeriodSums | undefined;
+      if (!fp || !ap) continue;
+      ratios[`${period}LatencyFixedOverAdaptive`] = ratio(fp.meanLatencyMs, ap.meanLatencyMs);
+      ratios[`${period}ThroughputAdaptiveOverFixed`] = ratio(ap.perSecond, fp.perSecond);
+    }
+    ratios.checkpointsFixedOverAdaptive = ratio(f.checkpoints as number, a.checkpoints as number);
+  }
+  return { byMode, ratios };
+}
+
+/** Parses response.json / agent.json; a file of another shape is an error naming the field. */
+export function parseResponseReport(input: unknown, file: string): ResponseReport {
+  if (!isObj(input)) throw new Error(`${file}: expected a JSON object`);
+  if (!Array.isArray(input.runs) || input.runs.length === 0) throw new Error(`${file}: runs: expected a non-empty array`);
+  const derived = input.byMode === undefined;
+  const raw = derived ? { ...input, ...deriveSums(input.runs, file) } : input;
   if (!isObj(raw.byMode)) throw new Error(`${file}: byMode: expected an object of modes`);
-  if (!Array.isArray(raw.runs) || raw.runs.length === 0) throw new Error(`${file}: runs: expected a non-empty array`);
-  const first = raw.runs[0] as unknown;
+  const first = (raw.runs as unknown[])[0];
   if (!isObj(first) || !Array.isArray(first.segments)) throw new Error(`${file}: runs[0].segments: expected an array`);
   const periods = first.segments.map((s: unknown, i: number) => {
     if (!isObj(s) || typeof s.name !== 'string') throw new Error(`${file}: runs[0].segments[${i}].name: expected a string`);
@@ -100,7 +153,7 @@ export function parseResponseReport(raw: unknown, file: string): ResponseReport 
       });
     }
   }
-  return { when: typeof raw.when === 'string' ? raw.when : '?', knobs: isObj(raw.knobs) ? raw.knobs : {}, modes, periods, ratios, tightens, agentRuns };
+  return { when: typeof raw.when === 'string' ? raw.when : '?', knobs: isObj(raw.knobs) ? raw.knobs : {}, modes, periods, ratios, derived, tightens, agentRuns };
 }
 
 /** Words for the ratio keys test/xen/response.xen.ts writes; others are shown by their key. */
@@ -152,13 +205,15 @@ export const SCRIPTED_EXPERIMENT: Experiment = {
   plot: 'response-time.svg',
 };
 
-const MODE_COLORS = ['#7f7f7f', '#d62728', '#1f77b4', '#2ca02c', '#9467bd'];
+const MODE_COLORS: Record<string, string> = { unreplicated: '#7f7f7f', fixed: '#d62728', adaptive: '#1f77b4' };
+const OTHER_COLORS = ['#2ca02c', '#9467bd', '#8c564b'];
 
 function plotPanels(r: ResponseReport): PanelOptions[] {
-  const xTick = (x: number) => r.periods[Math.round(x)] ?? '';
+  // Ticks fall at round values, halves included: only the periods' own positions are labelled.
+  const xTick = (x: number) => (Number.isInteger(x) ? r.periods[x] ?? '' : '');
   const base = { width: 700, height: 230, xDomain: [-0.2, r.periods.length - 0.8] as const, xTick, xLabel: 'period of the run' };
   const series = (pick: (s: PeriodSums) => number) =>
-    [...r.modes].map(([mode, m], i) => ({ name: mode, color: MODE_COLORS[i % MODE_COLORS.length], markers: true, points: r.periods.map((p, x) => [x, pick(m.periods.get(p)!)] as const) }));
+    [...r.modes].map(([mode, m], i) => ({ name: mode, color: MODE_COLORS[mode] ?? OTHER_COLORS[i % OTHER_COLORS.length], markers: true, points: r.periods.map((p, x) => [x, pick(m.periods.get(p)!)] as const) }));
   return [
     { ...base, title: 'Mean response time per period (ms)', yLabel: 'ms', series: series((s) => s.meanLatencyMs), yDomain: [0, Math.max(...[...r.modes.values()].flatMap((m) => [...m.periods.values()].map((s) => s.meanLatencyMs))) * 1.1] },
     { ...base, title: 'Throughput per period (requests/s)', yLabel: 'req/s', series: series((s) => s.perSecond), yDomain: [0, Math.max(...[...r.modes.values()].flatMap((m) => [...m.periods.values()].map((s) => s.perSecond))) * 1.1] },
@@ -193,6 +248,7 @@ export function responseSection(r: ResponseReport, x: Experiment, o: { outDir: s
     '',
     o.table(['mode', 'period', 'requests', 'requests/s', 'mean latency (ms)'], rows),
     '',
+    ...(r.derived ? ['The recorded file has no sums (the lane run stopped at an assertion after its runs were recorded): the sums and ratios below are added up here from its runs, as the lane test does.', ''] : []),
     o.table(['ratio (same lane boot)', 'value'], ratioRows),
     '',
     o.table(['mode', 'runs', 'checkpoints sent'], checkpointRows),
@@ -200,6 +256,15 @@ export function responseSection(r: ResponseReport, x: Experiment, o: { outDir: s
   ];
   if (r.agentRuns.length) {
     const s = (v: number | null) => (v === null ? 'never' : `${v.toFixed(1)} s`);
+    const range = (vs: Array<number | null>) => {
+      const xs = vs.filter((v): v is number => v !== null);
+      return xs.length ? `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)} s` : 'never';
+    };
+    out.push(
+      `**Read it with its shortfalls** ([docs/xen-lane.md](../docs/xen-lane.md#figures-of-the-closed-loop-agent-in-dom0)): every interval change restarts Remus, with the guest unprotected meanwhile (the tightens' restart gaps here: ${range(r.agentRuns.map((a) => a.tightenRestartGapS))}), and each relax is a restart too, so part of the adaptive mode's advantage is time without replication; ` +
+        `the risk first reached the raise line ${range(r.agentRuns.map((a) => a.firstRiskAboveRaiseS))} after the fault began, not before it.`,
+      '',
+    );
     out.push(
       'What the agent did in each of its runs, in seconds from the fault\'s start (negative: before it). A tighten restarts Remus, so the short interval is in effect only after the restart gap; "before the failure" is how long the short interval was in effect before the end of the fault window:',
       '',

@@ -83,3 +83,27 @@ test('a recorded file of another shape is an error naming the field', () => {
   assert.throws(() => parseResponseReport([], 'r.json'), /r\.json: expected a JSON object/);
   assert.throws(() => parseResponseReport({ ...bad, byMode: { fixed: { ...recorded().byMode.fixed, checkpoints: null } } }, 'r.json'), /byMode\.fixed: checkpoints, runs: expected numbers/);
 });
+
+test('a recorded file without sums (its lane run stopped at an assertion): the sums and ratios are added up from its runs, and the page says so', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hefery-response-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const seg = (name: string, seconds: number, requests: number, mean: number, checkpoints: number) => ({ name, wrk: { seconds, requests, perSecond: requests / seconds, latencyMs: { mean } }, checkpoints, applied: checkpoints });
+  const report = parseResponseReport({
+    when: 'w',
+    runs: [
+      { mode: 'fixed', segments: [seg('stable', 60, 120, 2000, 300), seg('fault', 120, 240, 2000, 600)] },
+      { mode: 'adaptive', segments: [seg('stable', 60, 600, 300, 12), seg('fault', 120, 960, 500, 50)] },
+      { mode: 'adaptive', segments: [seg('stable', 60, 600, 500, 12), seg('fault', 120, 1200, 400, 50)] },
+    ],
+  }, 'agent.json');
+  assert.equal(report.derived, true);
+  const adaptive = report.modes.get('adaptive')!;
+  assert.deepEqual(adaptive.periods.get('stable'), { requests: 1200, perSecond: 10, meanLatencyMs: 400 }, 'requests over seconds, request-weighted mean latency');
+  assert.equal(adaptive.checkpoints, 124);
+  assert.equal(report.ratios.get('stableLatencyFixedOverAdaptive'), 5);
+  assert.equal(report.ratios.get('stableThroughputAdaptiveOverFixed'), 5);
+  assert.equal(report.ratios.get('checkpointsFixedOverAdaptive'), 7.26);
+  const md = responseSection(report, AGENT_EXPERIMENT, { outDir: dir, table, source: 'agent.json' }).join('\n');
+  assert.match(md, /added up here from its runs/);
+  assert.throws(() => parseResponseReport({ runs: [{ mode: 'fixed', segments: [{ name: 'stable', wrk: {} }] }] }, 'a.json'), /a\.json: runs\[0\]\.segments\[0\]: expected \{name, wrk/);
+});
