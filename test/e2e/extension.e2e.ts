@@ -172,9 +172,11 @@ step('the training panel shows the model (health meaning, heat maps) and trains 
 
 step('pin an interval from the palette: the agent applies it; resume automatic mode', async () => {
   const before = (await decisions()).length;
-  await wb.runCommandAnswering(CMD.pin, { title: /Choose a domain/, pick: agent.guest.name });
-  await wb.answerQuickInput({ title: /Pin the checkpoint interval/, type: '500ms' });
-  await wb.answerQuickInput({ title: /How long should the pin hold/, pick: 'No expiry' });
+  await wb.runCommandAnsweringAll(CMD.pin, [
+    { title: /Choose a domain/, pick: agent.guest.name },
+    { title: /Pin the checkpoint interval/, type: '500ms' },
+    { title: /How long should the pin hold/, pick: 'No expiry' },
+  ]);
   const pin = await until('the override in the audit log', async () => (await decisions()).slice(before).find((d) => d.kind === 'override'));
   assert.equal(pin.newIntervalMs, 500);
   assert.equal(pin.applied, true, pin.error);

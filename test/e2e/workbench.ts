@@ -117,10 +117,19 @@ export class Workbench {
    * front does): then nothing happened, so the command is run again.
    */
   async runCommandAnswering(command: string, answer: { title?: RegExp; pick?: string; type?: string }, attempts = 3): Promise<void> {
+    return this.runCommandAnsweringAll(command, [answer], attempts);
+  }
+
+  /**
+   * Runs a command and answers each of its questions in turn. Any question
+   * may be closed by a panel taking the focus; the command acts only after
+   * its last answer, so it is run again from the start.
+   */
+  async runCommandAnsweringAll(command: string, answers: Array<{ title?: RegExp; pick?: string; type?: string }>, attempts = 3): Promise<void> {
     for (let i = 1; ; i++) {
       await this.runCommand(command);
       try {
-        await this.answerQuickInput({ ...answer, timeoutMs: 15_000 });
+        for (const answer of answers) await this.answerQuickInput({ ...answer, timeoutMs: 15_000 });
         return;
       } catch (e) {
         if (i >= attempts) throw e;
