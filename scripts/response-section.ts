@@ -183,7 +183,7 @@ export interface Experiment {
 /** test/xen/agent.xen.ts: the closed loop. */
 export const AGENT_EXPERIMENT: Experiment = {
   heading: 'Response time: fixed Remus against the interval Hefery\'s agent decides (nested Xen lane, closed loop)',
-  intro: 'Hefery\'s agent runs in the nested dom0: it samples the PVH guest through libvirt\'s Xen driver, scores it with the HMM trained in the lane on the guest\'s own history, and its policy drives real `xl remus` through the xen-remus backend. A web server in the guest under wrk; per run a stable period, then a fault (a CPU runaway in the guest) whose end is where the failure would be. The modes alternate in one lane boot (ABBA) and the ratios are taken between them in that same boot, since nested TCG inflates every absolute figure.',
+  intro: 'Hefery\'s agent runs in the nested dom0: it samples the PVH guest through libvirt\'s Xen driver, scores it with the HMM trained in the lane on the guest\'s own history, and its policy drives real `xl remus` through the xen-remus backend. A web server in the guest under wrk; per run a stable period, then a fault (a CPU runaway in the guest) whose end is where the failure would be. The modes alternate in one lane boot (ABBA) and the ratios are taken between them in that same boot, since nested TCG inflates every absolute figure. This is one recorded run, and runs of this lane vary widely: an unrecorded validation run of the same test had far more false alarms and much smaller ratios (docs/xen-lane.md).',
   command: 'bash scripts/test-xen.sh --record agent',
   modeLabels: {
     fixed: 'the agent\'s safe interval pinned by an operator (`interval.pin`): `xl remus` at the short interval throughout',
