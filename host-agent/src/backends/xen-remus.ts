@@ -99,6 +99,13 @@ interface DomainSlot {
   /** A fault was reported and no recovery since. */
   faulted: boolean;
   released: boolean;
+  /**
+   * A previous agent's xl remus is gone (stale state file): its secondary's
+   * receiving domain may still be there, and a new `xl remus` would fail on
+   * it ("Domain with name DOMAIN--incoming already exists"). Fenced before
+   * the next start.
+   */
+  strayReceiver: boolean;
 }
 
 interface StateFile {
@@ -237,7 +244,7 @@ export class XenRemusBackend implements ReplicationBackend {
   private slot(domain: string): DomainSlot {
     let s = this.slots.get(domain);
     if (!s) {
-      s = { proc: null, wanted: null, busy: false, timer: null, lastStartAt: null, backoff: null, faulted: false, released: false };
+      s = { proc: null, wanted: null, busy: false, timer: null, lastStartAt: null, backoff: null, faulted: false, released: false, strayReceiver: false };
       this.slots.set(domain, s);
     }
     return s;
@@ -317,6 +324,7 @@ export class XenRemusBackend implements ReplicationBackend {
       slot.proc = null;
     }
     slot.lastStartAt = now();
+    if (!old && slot.strayReceiver) await this.fenceStrayReceiver(domain, slot);
     let p: Running;
     try {
       p = await this.startProc(domain, w.intervalMs);
@@ -469,6 +477,18 @@ export class XenRemusBackend implements ReplicationBackend {
     this.removeState(domain, p.pid);
   }
 
+  /** The fence, before a start after a stale state file; a fence that finds nothing to destroy is no error. */
+  private async fenceStrayReceiver(domain: string, slot: DomainSlot): Promise<void> {
+    slot.strayReceiver = false;
+    if (!this.cfg.fence) return;
+    try {
+      await this.runFence(domain);
+      this.log.info(`xen-remus ${domain}: fenced what the previous xl remus may have left on the secondary`);
+    } catch (e) {
+      this.log.info(`xen-remus ${domain}: nothing fenced before the start (${(e as Error).message})`);
+    }
+  }
+
   private async terminate(p: Running): Promise<void> {
     const t = this.cfg.stopTimeoutMs;
     if (await settlesWithin(p.exited, t)) return;
@@ -512,6 +532,7 @@ export class XenRemusBackend implements ReplicationBackend {
     if (!alive || !isOurs()) {
       this.log.info(`xen-remus ${domain}: stale state file (pid ${st.pid} ${alive ? 'runs something else' : 'is gone'}) removed`);
       this.removeState(domain, st.pid);
+      slot.strayReceiver = true;
       return;
     }
     const p: Running = { pid: st.pid, intervalMs: st.intervalMs, child: null, exited: Promise.resolve(''), stopping: false, detached: false, startedAt: now(), ready: true, logFrom: 0 };

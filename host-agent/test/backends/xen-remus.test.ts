@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config';
@@ -282,6 +283,36 @@ test('close() leaves xl replicating; a new backend adopts it without a restart, 
     await next.close();
   } finally {
     await r.done();
+  }
+});
+
+test('a stale state file (its xl is gone): the receiver it may have left on the secondary is fenced before the new start', async () => {
+  const r = rig();
+  try {
+    // What an agent killed with its xl leaves: a state file naming a dead pid.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(join(r.stateDir, 'vm1.json'), JSON.stringify({ pid: dead, intervalMs: 200, argv: [r.fake.xl, ...r.remus.argv('vm1', 200)], startedAt: new Date().toISOString() }));
+    const res = await r.remus.setInterval('vm1', 500);
+    assert.equal(res.applied, true);
+    assert.deepEqual(r.fake.records().map((x) => `${x.ev}:${x.argv.join(' ')}`), ['fence:destroy vm1--incoming', 'start:remus -i 500 -F -n vm1 backup-host'], 'fenced, then started');
+    assert.ok(r.log.lines.some((l) => /stale state file .* removed/.test(l)) && r.log.lines.some((l) => /fenced what the previous xl remus may have left/.test(l)), r.log.lines.join('\n'));
+  } finally {
+    await r.done();
+  }
+  // The fence finding nothing (xl destroy fails) does not stop the start.
+  const q = rig();
+  try {
+    q.fake.setFenceFails(true);
+    writeFileSync(join(q.stateDir, 'vm1.json'), JSON.stringify({ pid: spawnSync(process.execPath, ['-e', '0']).pid, intervalMs: 200, argv: [], startedAt: '' }));
+    assert.equal((await q.remus.setInterval('vm1', 200)).applied, true);
+    assert.ok(q.log.lines.some((l) => /nothing fenced before the start \(fence command .* failed/.test(l)), q.log.lines.join('\n'));
+    // A plain first start (no stale state) runs no fence.
+    const fences = q.fake.records().filter((x) => x.ev === 'fence').length;
+    q.fake.setFenceFails(false);
+    await q.remus.setInterval('vm2', 200);
+    assert.equal(q.fake.records().filter((x) => x.ev === 'fence').length, fences);
+  } finally {
+    await q.done();
   }
 });
 
