@@ -287,5 +287,18 @@ function checkAgainstBackend(policy: PolicyConfig, b: ReplicationBackend, sampli
     if (p.dwellMs < b.capabilities.minChangeIntervalMs) {
       log.warn(`${path}.dwellMs (${p.dwellMs} ms) is shorter than the ${b.name} backend's minimum time between changes (${b.capabilities.minChangeIntervalMs} ms): relaxing will wait for the backend`);
     }
+    const restartDwellMs = Math.max(RESTART_DWELL_MIN_MS, RESTART_DWELL_FACTOR * b.capabilities.minChangeIntervalMs);
+    if (b.capabilities.restartsReplication && p.dwellMs < restartDwellMs) {
+      log.warn(`${path}.dwellMs (${p.dwellMs} ms) is short for the ${b.name} backend, which restarts replication on every change (the domain is unprotected meanwhile): a risk that wavers makes the agent relax and tighten again within one incident; choose several restart gaps, ${restartDwellMs} ms or more (docs/policy.md)`);
+    }
   }
 }
+
+/**
+ * With a backend that restarts replication on a change, each relax costs an
+ * unprotected gap: the dwell should span several restarts. In the nested Xen
+ * lane a 20 s dwell with 30 s restarts left the guest unprotected for most of
+ * a fault (docs/xen-lane.md).
+ */
+const RESTART_DWELL_FACTOR = 4;
+const RESTART_DWELL_MIN_MS = 120_000;

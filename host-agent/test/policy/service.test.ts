@@ -144,6 +144,17 @@ test('a policy the backend cannot carry out is refused, naming the field', () =>
   );
 });
 
+test('a backend that restarts replication on every change: a dwell shorter than several restarts is warned about, naming the field', () => {
+  const restarting = (minChangeIntervalMs: number): ReplicationBackend => Object.assign(new DryRunBackend(), { name: 'remus-like', capabilities: { liveIntervalChange: false, restartsReplication: true, minIntervalMs: 1, minChangeIntervalMs } });
+  const warned = (backend: ReplicationBackend, dwellMs: number) => service(backend, { ...POLICY, defaults: { ...POLICY.defaults, dwellMs } }).log.lines.filter((l) => /is short for the .* backend, which restarts replication/.test(l));
+  const short = warned(restarting(30_000), 20_000);
+  assert.equal(short.length, 1);
+  assert.match(short[0], /policy\.defaults\.dwellMs \(20000 ms\) is short for the remus-like backend.*choose several restart gaps, 120000 ms or more/);
+  assert.match(warned(restarting(60_000), 200_000)[0] ?? '', /240000 ms or more/, 'four times the backend\'s restart limit when that is longer');
+  assert.deepEqual(warned(restarting(30_000), 300_000), [], 'a dwell of several restarts: no warning');
+  assert.deepEqual(warned(new DryRunBackend(), 20_000), [], 'a backend that changes the interval live: no warning');
+});
+
 // ---- with the xen-remus backend and the FAKE xl ------------------------------------------------
 
 /** The xen-remus backend on the FAKE xl, and a cleanup that stops whatever xl is still running. */
