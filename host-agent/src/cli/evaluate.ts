@@ -86,8 +86,8 @@ export async function run(argv: string[]): Promise<number> {
   const defaulted = values.detectors === undefined;
   const names = (values.detectors ?? 'hmm,threshold,ewma').split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError('--detectors: empty list');
-  if (protocols.length) return runProtocols(protocols as Protocol[], names, defaulted, values.traces as string, values.windows, trainFraction, { ...metricOpts, thresholds }, values.json);
-  const factories = await loadDetectors(names, defaulted, detectorFactories);
+  if (protocols.length) return runProtocols(protocols as Protocol[], names, values.traces as string, values.windows, trainFraction, { ...metricOpts, thresholds }, values.json);
+  const factories = await loadDetectors(names, defaulted);
 
   const reports: DetectorReport[] = [];
   if (values.nab !== undefined) {
@@ -123,25 +123,31 @@ export async function run(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** An unknown detector name is the command line's mistake. */
+function asUsageError(e: unknown): never {
+  if ((e as Error).message.startsWith('unknown detector')) throw new UsageError(`--detectors: ${(e as Error).message}`);
+  throw e;
+}
+
 /** Loads each named detector; an unknown name is a usage error, an unavailable default hmm a warning. */
-async function loadDetectors<T>(names: readonly string[], defaulted: boolean, load: (names: readonly string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
-  const out = new Map<string, T>();
+async function loadDetectors(names: readonly string[], defaulted: boolean): Promise<Map<string, DetectorFactory>> {
+  const out = new Map<string, DetectorFactory>();
   for (const n of names) {
     try {
-      for (const [k, v] of await load([n])) out.set(k, v);
+      for (const [k, v] of await detectorFactories([n])) out.set(k, v);
     } catch (e) {
       if (defaulted && n === 'hmm') err(`hefery-agent evaluate: skipping hmm: ${(e as Error).message}`);
-      else if ((e as Error).message.startsWith('unknown detector')) throw new UsageError(`--detectors: ${(e as Error).message}`);
-      else throw e;
+      else asUsageError(e);
     }
   }
   return out;
 }
 
 /** The held-out protocol(s) over a trace directory (crossval.ts). */
-async function runProtocols(protocols: Protocol[], names: string[], defaulted: boolean, dir: string, windows: string | undefined, trainFraction: number, o: Omit<CrossValidationOptions, 'protocol'>, json: string | undefined): Promise<number> {
-  // loaded once more together, so that the HMM variants share their trained fold models
-  const detectors = await crossValidatedDetectors([...(await loadDetectors(names, defaulted, crossValidatedDetectors)).keys()]);
+async function runProtocols(protocols: Protocol[], names: string[], dir: string, windows: string | undefined, trainFraction: number, o: Omit<CrossValidationOptions, 'protocol'>, json: string | undefined): Promise<number> {
+  // All names in one call, so that the HMM variants share their trained fold models. (It trains nothing
+  // yet and cannot fail for the hmm alone: its module is loaded whatever the names.)
+  const detectors = await crossValidatedDetectors(names).catch(asUsageError);
   const traces = readTraceDir(dir, windows, trainFraction);
   const reports: CrossValidationReport[] = [];
   for (const protocol of protocols) {
