@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAgentCli, startAgentProcess, type AgentProcess } from '../fixtures/agent';
+import { connect } from 'node:net';
+import { runAgentCli, spawnAgentCli, startAgentProcess, type AgentProcess } from '../fixtures/agent';
 import { REPO_ROOT } from '../fixtures/libvirt';
 import { waitFor } from '../fixtures/wait';
 
@@ -120,15 +121,13 @@ test('`hefery-agent log` prints the lines the agent wrote to its stderr, filters
   assert.ok(entries.every((e, i) => i === 0 || e.seq > entries[i - 1].seq), 'oldest first');
 
   // --follow: a client sending garbage makes the agent log a protocol error, which must appear.
-  const { spawn } = await import('node:child_process');
-  const follow = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'host-agent', 'src', 'cli.ts'), 'log', '--follow', '--lines', '1', '--socket', sock], { cwd: REPO_ROOT });
+  const follow = spawnAgentCli(['log', '--follow', '--lines', '1', '--socket', sock]);
   let followed = '';
-  follow.stdout.on('data', (c: Buffer) => (followed += c.toString()));
+  follow.stdout!.on('data', (c: Buffer) => (followed += c.toString()));
   try {
     // Its first answer (the newest line) is in before the garbage goes out.
     await waitFor('log --follow to print the newest line', () => followed.length > 0 || follow.exitCode !== null, 30_000);
     assert.equal(follow.exitCode, null, followed);
-    const { connect } = await import('node:net');
     const s = connect(sock);
     await new Promise<void>((r) => s.once('connect', () => r()));
     s.write('{"jsonrpc":"2.0","method":"no.such-notification-hefery-follow"}\n');
